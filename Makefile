@@ -21,7 +21,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --all-groups --compile-bytecode
+	$(UV) sync --frozen --all-groups --all-extras --compile-bytecode
 	@touch $@
 
 setup: .venv/.synced  ## install uv and the locked environment (.venv)
