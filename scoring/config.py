@@ -18,22 +18,35 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from scoring.exceptions import ConfigError
 from scoring.geo import check_region_codes
+from scoring.schema import CONSENT_PURPOSES, PUBLIC_RECORD_ITEMS
 
 __all__ = [
+    "EXPORT_FIELDS",
     "BankConfig",
     "CollectionConfig",
+    "DisputesConfig",
+    "ExportsConfig",
+    "ListReason",
+    "ListsConfig",
+    "MartsConfig",
     "PathsConfig",
     "ProvinceConfig",
+    "RuralConfig",
+    "RuralIndicator",
+    "RuralRecordItem",
     "SynthConfig",
+    "TaxConfig",
+    "TaxDeduction",
     "WorkbenchConfig",
     "default_config_path",
     "load_config",
@@ -119,7 +132,15 @@ class _Section:
         if ok and hi is not None and float(value) > hi:  # type: ignore[arg-type]
             ok = False
         if not ok:
-            rng = f" in [{lo}, {hi}]" if lo is not None or hi is not None else ""
+            rng = (
+                f" in [{lo}, {hi}]"
+                if lo is not None and hi is not None
+                else f" >= {lo}"
+                if lo is not None
+                else f" <= {hi}"
+                if hi is not None
+                else ""
+            )
             raise self._fail(key, f"a number{rng}", value)
         return float(value)  # type: ignore[arg-type]
 
@@ -238,6 +259,207 @@ class CollectionConfig:
     exclude_open_disputes: bool
 
 
+EXPORT_FIELDS = ("score", "grade", "pd", "reasons", "features")
+"""Field groups a bank export can carry; ``[exports] level_N`` picks them per permission level."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportsConfig:
+    """Bank exports: the field groups each permission level receives, and id hashing.
+
+    ``fields_by_level[0]`` is level 1; each level includes every field of the one below.
+    """
+
+    fields_by_level: tuple[tuple[str, ...], ...] = (
+        ("score", "grade"),
+        ("score", "grade", "pd", "reasons"),
+        ("score", "grade", "pd", "reasons", "features"),
+    )
+    default_purpose: str = "credit_approval"
+    hash_entity_ids: bool = False
+    hash_key_env: str = "SCORING_EXPORT_ID_KEY"
+
+    def fields(self, level: int) -> tuple[str, ...]:
+        """The field groups of permission ``level`` (1-3).
+
+        Examples
+        --------
+        >>> ExportsConfig().fields(1)
+        ('score', 'grade')
+        """
+        if not 1 <= level <= len(self.fields_by_level):
+            raise ConfigError(
+                f"'permission_level' must be 1..{len(self.fields_by_level)}; got {level!r}."
+            )
+        return self.fields_by_level[level - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class DisputesConfig:
+    """Objection handling: the settlement limit and the store's lock timeout."""
+
+    settle_within_days: int = 20
+    busy_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class MartsConfig:
+    """Dashboard marts: groups with fewer than ``min_group_size`` entities are suppressed."""
+
+    min_group_size: int = 10
+
+
+TAX_FILING_INDICATORS = ("LATE_FILING", "LATE_PAYMENT")
+"""Tax indicators derived from ``tax_filings`` (``source = "filings"`` in the deduction table)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaxDeduction:
+    """One row of the tax deduction table ``[[tax.deductions]]``.
+
+    ``kind``: ``deduct`` takes ``points`` off, ``direct_d`` sets the grade to D,
+    ``no_a`` bars grade A. ``per``: ``event`` counts each event, ``once`` at most one
+    a year. ``source``: ``filings`` is derived from ``tax_filings`` (the codes of
+    ``TAX_FILING_INDICATORS``), ``violations`` matches ``tax_violations.indicator_code``.
+    """
+
+    code: str
+    name_zh: str
+    name_en: str
+    points: float
+    per: Literal["event", "once"]
+    kind: Literal["deduct", "direct_d", "no_a"]
+    source: Literal["filings", "violations"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaxConfig:
+    """Tax credit rating (纳税信用评价): scores, grade bounds, A bars and D carry-over.
+
+    A taxpayer with fewer than ``complete_filing_months`` monthly filings in the year
+    counts as missing indicators and starts at ``start_score_incomplete``.
+
+    Examples
+    --------
+    >>> load_config().tax.deduction("LATE_FILING").points
+    5.0
+    """
+
+    start_score: float = 100.0
+    start_score_incomplete: float = 90.0
+    complete_filing_months: int = 12
+    publication_month: int = 4
+    grade_a_min: float = 90.0
+    grade_b_min: float = 70.0
+    grade_c_min: float = 40.0
+    min_years_for_a: int = 3
+    zero_declaration_run_no_a: int = 3
+    zero_declaration_year_no_a: int = 6
+    d_next_year_penalty: float = 11.0
+    direct_d_years: int = 2
+    deductions: tuple[TaxDeduction, ...] = ()
+
+    def deduction(self, code: str) -> TaxDeduction:
+        """The deduction table row with this indicator code."""
+        for d in self.deductions:
+            if d.code == code:
+                return d
+        known = ", ".join(d.code for d in self.deductions)
+        raise ConfigError(f"'indicator_code' must be one of {known}; got {code!r}.")
+
+
+@dataclass(frozen=True, slots=True)
+class RuralIndicator:
+    """One household indicator of ``[[rural.indicators]]``.
+
+    Binned: ``edges`` e1 < ... < ek and ``points`` p0..pk score ``[-inf, e1)`` with p0,
+    ``[e1, e2)`` with p1, ..., ``[ek, inf)`` with pk. Coded: ``categories`` and
+    ``points`` of equal length; a value outside them scores 0.
+    """
+
+    code: str
+    name_zh: str
+    name_en: str
+    block: Literal["basics", "finances", "credit"]
+    feature: str
+    points: tuple[float, ...]
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuralRecordItem:
+    """A public-record item's points (plus or minus), each ``event`` or ``once``."""
+
+    item: str
+    name_zh: str
+    name_en: str
+    points: float
+    per: Literal["event", "once"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuralConfig:
+    """Household ratings (信用户) and credit village / town / county thresholds.
+
+    Examples
+    --------
+    >>> load_config().rural.village_min_credit_household_share
+    0.7
+    """
+
+    grade_aaa_min: float = 80.0
+    grade_aa_min: float = 70.0
+    grade_a_min: float = 60.0
+    max_points: float = 100.0
+    record_years: int = 5
+    arrears_dpd: int = 1
+    npl_dpd: int = 90
+    village_min_credit_household_share: float = 0.70
+    village_min_clean_borrower_share: float = 0.85
+    village_max_npl_ratio: float = 0.05
+    village_max_npl_increase: float = 0.01
+    town_min_credit_village_share: float = 0.50
+    town_min_clean_borrower_share: float = 0.90
+    town_max_npl_ratio: float = 0.05
+    county_min_credit_village_share: float = 0.60
+    indicators: tuple[RuralIndicator, ...] = ()
+    records: tuple[RuralRecordItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListReason:
+    """A reason for a red or black list entry and its publicity period in months."""
+
+    code: str
+    list: Literal["red", "black"]
+    name_zh: str
+    name_en: str
+    months: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListsConfig:
+    """Joint reward and punishment lists (红名单 / 黑名单).
+
+    Examples
+    --------
+    >>> load_config().lists.reason("SERIOUS_PENALTY").months
+    36
+    """
+
+    red_excludes_black: bool = True
+    tax_a_years: int = 3
+    reasons: tuple[ListReason, ...] = ()
+
+    def reason(self, code: str) -> ListReason | None:
+        """The configured reason ``code``, or None when that reason is not listed."""
+        for r in self.reasons:
+            if r.code == code:
+                return r
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class WorkbenchConfig:
     """The whole configuration, as loaded from one TOML file."""
@@ -248,6 +470,12 @@ class WorkbenchConfig:
     synth: SynthConfig
     banks: tuple[BankConfig, ...]
     collection: CollectionConfig
+    exports: ExportsConfig = ExportsConfig()
+    disputes: DisputesConfig = DisputesConfig()
+    tax: TaxConfig = TaxConfig()
+    rural: RuralConfig = RuralConfig()
+    lists: ListsConfig = ListsConfig()
+    marts: MartsConfig = MartsConfig()
 
     def with_root(self, root: str | Path) -> WorkbenchConfig:
         """A copy whose data paths are re-rooted under ``root`` (same relative layout).
@@ -336,6 +564,203 @@ def _banks(items: list[_Section]) -> tuple[BankConfig, ...]:
     return banks
 
 
+def _exports(s: _Section) -> ExportsConfig:
+    d = ExportsConfig()
+    levels: list[tuple[str, ...]] = []
+    for i, default in enumerate(d.fields_by_level, start=1):
+        key = f"level_{i}"
+        fields = s.text_list(key, list(default))
+        unknown = [f for f in fields if f not in EXPORT_FIELDS]
+        if unknown or not fields:
+            raise s._fail(key, f"a non-empty list of {', '.join(EXPORT_FIELDS)}", fields)
+        if levels and not set(levels[-1]) <= set(fields):
+            raise s._fail(key, f"a superset of level_{i - 1} {list(levels[-1])}", fields)
+        levels.append(fields)
+    purpose = s.text("default_purpose", d.default_purpose)
+    if purpose not in CONSENT_PURPOSES:
+        raise s._fail("default_purpose", f"one of {', '.join(CONSENT_PURPOSES)}", purpose)
+    return ExportsConfig(
+        fields_by_level=tuple(levels),
+        default_purpose=purpose,
+        hash_entity_ids=s.flag("hash_entity_ids", d.hash_entity_ids),
+        hash_key_env=s.text("hash_key_env", d.hash_key_env),
+    )
+
+
+def _disputes(s: _Section) -> DisputesConfig:
+    d = DisputesConfig()
+    return DisputesConfig(
+        settle_within_days=s.integer("settle_within_days", d.settle_within_days, lo=1),
+        busy_timeout_seconds=s.number("busy_timeout_seconds", d.busy_timeout_seconds, lo=0.0),
+    )
+
+
+def _number_list(s: _Section, key: str, *, default: object = None) -> tuple[float, ...]:
+    value = s._get(key, _REQUIRED if default is None else default)
+    if not isinstance(value, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise s._fail(key, "a list of numbers", value)
+    return tuple(float(v) for v in value)
+
+
+def _choice(s: _Section, key: str, choices: tuple[str, ...], default: object = None) -> str:
+    value = s.text(key, default)
+    if value not in choices:
+        raise s._fail(key, f"one of {', '.join(choices)}", value)
+    return value
+
+
+def _unique_codes(items: list[_Section], codes: list[str], key: str) -> None:
+    seen: set[str] = set()
+    for s, code in zip(items, codes, strict=True):
+        if code in seen:
+            raise s._fail(key, "unique in its table", code)
+        seen.add(code)
+
+
+def _tax(s: _Section) -> TaxConfig:
+    d = TaxConfig()
+    items = s.sections("deductions")
+    rows = []
+    for r in items:
+        source = _choice(r, "source", ("filings", "violations"))
+        code = r.text("code")
+        if source == "filings" and code not in TAX_FILING_INDICATORS:
+            known = ", ".join(TAX_FILING_INDICATORS)
+            raise r._fail("code", f"one of {known} for source filings", code)
+        rows.append(
+            TaxDeduction(
+                code=code,
+                name_zh=r.text("name_zh"),
+                name_en=r.text("name_en"),
+                points=r.number("points", lo=0.0),
+                per=_choice(r, "per", ("event", "once")),  # type: ignore[arg-type]
+                kind=_choice(r, "kind", ("deduct", "direct_d", "no_a")),  # type: ignore[arg-type]
+                source=source,  # type: ignore[arg-type]
+            )
+        )
+    _unique_codes(items, [r.code for r in rows], "code")
+    cfg = TaxConfig(
+        start_score=s.number("start_score", d.start_score, lo=0.0),
+        start_score_incomplete=s.number("start_score_incomplete", d.start_score_incomplete, lo=0.0),
+        complete_filing_months=s.integer("complete_filing_months", d.complete_filing_months, lo=0),
+        publication_month=s.integer("publication_month", d.publication_month, lo=1),
+        grade_a_min=s.number("grade_a_min", d.grade_a_min),
+        grade_b_min=s.number("grade_b_min", d.grade_b_min),
+        grade_c_min=s.number("grade_c_min", d.grade_c_min),
+        min_years_for_a=s.integer("min_years_for_a", d.min_years_for_a, lo=0),
+        zero_declaration_run_no_a=s.integer(
+            "zero_declaration_run_no_a", d.zero_declaration_run_no_a, lo=1
+        ),
+        zero_declaration_year_no_a=s.integer(
+            "zero_declaration_year_no_a", d.zero_declaration_year_no_a, lo=1
+        ),
+        d_next_year_penalty=s.number("d_next_year_penalty", d.d_next_year_penalty, lo=0.0),
+        direct_d_years=s.integer("direct_d_years", d.direct_d_years, lo=1),
+        deductions=tuple(rows),
+    )
+    if cfg.complete_filing_months > 12:
+        raise s._fail("complete_filing_months", "an integer in [0, 12]", cfg.complete_filing_months)
+    if cfg.publication_month > 12:
+        raise s._fail("publication_month", "a month 1..12", cfg.publication_month)
+    if not cfg.grade_a_min > cfg.grade_b_min > cfg.grade_c_min:
+        raise s._fail("grade_a_min", "above grade_b_min, itself above grade_c_min", cfg.grade_a_min)
+    return cfg
+
+
+def _rural(s: _Section) -> RuralConfig:
+    d = RuralConfig()
+    items = s.sections("indicators")
+    indicators = []
+    for r in items:
+        points = _number_list(r, "points")
+        edges = _number_list(r, "edges", default=[])
+        categories = r.text_list("categories", [])
+        if categories and edges:
+            raise r._fail("edges", "absent when categories are given", list(edges))
+        if categories and len(points) != len(categories):
+            raise r._fail("points", f"{len(categories)} numbers, one per category", list(points))
+        if not categories and len(points) != len(edges) + 1:
+            raise r._fail("points", f"{len(edges) + 1} numbers, one more than edges", list(points))
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise r._fail("edges", "strictly increasing", list(edges))
+        indicators.append(
+            RuralIndicator(
+                code=r.text("code"),
+                name_zh=r.text("name_zh"),
+                name_en=r.text("name_en"),
+                block=_choice(r, "block", ("basics", "finances", "credit")),  # type: ignore[arg-type]
+                feature=r.text("feature"),
+                points=points,
+                edges=edges,
+                categories=categories,
+            )
+        )
+    _unique_codes(items, [i.code for i in indicators], "code")
+    rec_items = s.sections("records")
+    records = tuple(
+        RuralRecordItem(
+            item=_choice(r, "item", PUBLIC_RECORD_ITEMS),
+            name_zh=r.text("name_zh"),
+            name_en=r.text("name_en"),
+            points=r.number("points"),
+            per=_choice(r, "per", ("event", "once")),  # type: ignore[arg-type]
+        )
+        for r in rec_items
+    )
+    _unique_codes(rec_items, [r.item for r in records], "item")
+
+    def share(key: str) -> float:
+        return s.number(key, getattr(d, key), lo=0.0, hi=1.0)
+
+    cfg = RuralConfig(
+        grade_aaa_min=s.number("grade_aaa_min", d.grade_aaa_min),
+        grade_aa_min=s.number("grade_aa_min", d.grade_aa_min),
+        grade_a_min=s.number("grade_a_min", d.grade_a_min),
+        max_points=s.number("max_points", d.max_points, lo=1.0),
+        record_years=s.integer("record_years", d.record_years, lo=1),
+        arrears_dpd=s.integer("arrears_dpd", d.arrears_dpd, lo=1),
+        npl_dpd=s.integer("npl_dpd", d.npl_dpd, lo=1),
+        village_min_credit_household_share=share("village_min_credit_household_share"),
+        village_min_clean_borrower_share=share("village_min_clean_borrower_share"),
+        village_max_npl_ratio=share("village_max_npl_ratio"),
+        village_max_npl_increase=share("village_max_npl_increase"),
+        town_min_credit_village_share=share("town_min_credit_village_share"),
+        town_min_clean_borrower_share=share("town_min_clean_borrower_share"),
+        town_max_npl_ratio=share("town_max_npl_ratio"),
+        county_min_credit_village_share=share("county_min_credit_village_share"),
+        indicators=tuple(indicators),
+        records=records,
+    )
+    if not cfg.grade_aaa_min > cfg.grade_aa_min > cfg.grade_a_min:
+        raise s._fail(
+            "grade_aaa_min", "above grade_aa_min, itself above grade_a_min", cfg.grade_aaa_min
+        )
+    return cfg
+
+
+def _lists(s: _Section) -> ListsConfig:
+    d = ListsConfig()
+    items = s.sections("reasons")
+    reasons = tuple(
+        ListReason(
+            code=r.text("code"),
+            list=_choice(r, "list", ("red", "black")),  # type: ignore[arg-type]
+            name_zh=r.text("name_zh"),
+            name_en=r.text("name_en"),
+            months=r.integer("months", lo=1),
+        )
+        for r in items
+    )
+    _unique_codes(items, [r.code for r in reasons], "code")
+    return ListsConfig(
+        red_excludes_black=s.flag("red_excludes_black", d.red_excludes_black),
+        tax_a_years=s.integer("tax_a_years", d.tax_a_years, lo=1),
+        reasons=reasons,
+    )
+
+
 def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     """Load and validate the configuration.
 
@@ -374,4 +799,10 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
             retention_years=coll.integer("retention_years", lo=1),
             exclude_open_disputes=coll.flag("exclude_open_disputes"),
         ),
+        exports=_exports(top.section("exports")),
+        disputes=_disputes(top.section("disputes")),
+        tax=_tax(top.section("tax")),
+        rural=_rural(top.section("rural")),
+        lists=_lists(top.section("lists")),
+        marts=MartsConfig(min_group_size=top.section("marts").integer("min_group_size", 10, lo=1)),
     )

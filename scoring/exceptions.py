@@ -8,12 +8,16 @@ subclasses the builtin error it resembles so that generic handlers still work::
     ├── DataError (ValueError)              input data the workbench cannot use
     │   ├── SchemaError                     missing column or wrong type
     │   ├── ValidationFailed                validation found errors (carries the report)
+    │   ├── VerificationFailed              an export disagrees with its manifest
     │   └── UnknownRegionError              a region code not in the province
     ├── InputFileError (OSError)            a missing, empty or unreadable file
     ├── NotFittedError (ValueError, AttributeError)
     │                                       an estimator used before ``fit``
     ├── ModelError (ValueError)             fitting/scoring cannot proceed
-    └── TrackingError (RuntimeError)        the MLflow store is unusable
+    ├── DisputeError (ValueError)           an unknown dispute or a transition it cannot make
+    ├── StoreError (RuntimeError)           the dispute store is locked too long or unusable
+    ├── TrackingError (RuntimeError)        the MLflow store is unusable
+    └── MissingExtraError (ImportError)     an optional extra (e.g. dashboards) is not installed
 
 Messages follow one shape: ``"'<name>' must be <constraint>; got <value>."``
 with the file, column and row where they are known.
@@ -21,16 +25,22 @@ with the file, column and row where they are known.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "ConfigError",
     "DataError",
+    "DisputeError",
     "InputFileError",
+    "MissingExtraError",
     "ModelError",
     "NotFittedError",
     "SchemaError",
+    "StoreError",
     "TrackingError",
     "UnknownRegionError",
     "ValidationFailed",
+    "VerificationFailed",
     "WorkbenchError",
 ]
 
@@ -59,6 +69,14 @@ class ValidationFailed(DataError):
         self.report = report
 
 
+class VerificationFailed(DataError):
+    """An export's files disagree with its manifest; ``report`` holds every problem found."""
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class UnknownRegionError(DataError):
     """A region code that is not a city or county of the province."""
 
@@ -67,13 +85,25 @@ class InputFileError(WorkbenchError, OSError):
     """A file or folder is missing, empty, truncated or unreadable."""
 
 
-class NotFittedError(WorkbenchError, ValueError, AttributeError):
-    """An estimator was used before it was fitted."""
+class NotFittedError(WorkbenchError, _SklearnNotFittedError):  # type: ignore[misc]
+    """An estimator was used before it was fitted (also scikit-learn's NotFittedError)."""
 
 
 class ModelError(WorkbenchError, ValueError):
     """A model cannot be fitted or applied to the data given."""
 
 
+class DisputeError(WorkbenchError, ValueError):
+    """An unknown dispute, or a state change it cannot make (e.g. resolving it twice)."""
+
+
+class StoreError(WorkbenchError, RuntimeError):
+    """The dispute store stayed locked past its timeout, or is not a usable database."""
+
+
 class TrackingError(WorkbenchError, RuntimeError):
     """The MLflow tracking store or registry cannot be used."""
+
+
+class MissingExtraError(WorkbenchError, ImportError):
+    """An optional dependency group is not installed; the message names the extra."""
