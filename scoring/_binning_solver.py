@@ -31,6 +31,7 @@ import numpy.typing as npt
 __all__ = [
     "SMOOTHING",
     "Constraints",
+    "Partition",
     "Trend",
     "categorical_prebins",
     "greedy_splits",

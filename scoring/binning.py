@@ -2,11 +2,20 @@
 
 Numeric features are cut into fine quantile pre-bins (ties kept together, each distinct
 value its own pre-bin when there are few), then the pre-bins are merged into the bins that
-maximise information value (IV) under a WoE shape constraint: ascending, descending, the
-better of the two (``"auto"``), peak, valley or none. IV is a sum of per-bin terms and the
-shape constraint only involves neighbouring bins, so the optimum is found exactly by
-dynamic programming over pre-bin boundaries, subject to a minimum bin share, minimum bads
-and goods per bin and an optional maximum bin count.
+maximise information value (IV) under a WoE shape constraint: ascending, descending,
+peak, valley, none, or chosen from the data (``"auto"``, see below). IV is a sum of
+per-bin terms and the shape constraint only involves neighbouring bins, so the optimum is
+found exactly by dynamic programming over pre-bin boundaries, subject to a minimum bin
+share, minimum bads and goods per bin and an optional maximum bin count.
+
+``"auto"`` takes the better (by IV) of ascending and descending, unless a single turning
+point (peak or valley, as for age or credit utilisation) is clearly better:
+``(IV_shape - IV_monotone) * n_bads * n_goods / n_rows >= peak_valley_min_chi2``. The
+scaled IV is, to second order in the WoE, Pearson's chi-square statistic of the bins
+against the bad flag, so the test asks for a chi-square gain: a real shape passes it more
+easily the more rows there are, noise does not. The default, 24, lies above every gain
+seen on pure-noise features in simulations (0.1 % of them exceed 21; rows 1,000-50,000,
+bad rates 3-30 %, continuous, skewed and zero-spiked features).
 
 Categorical features (string, categorical or enum columns, or any column named in
 ``categorical_features``): rare levels are pooled, levels are ordered by bad rate and the
@@ -49,6 +58,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from scoring._binning_solver import (
     Constraints,
+    Partition,
     Trend,
     categorical_prebins,
     is_monotone,
@@ -240,6 +250,7 @@ class _Rules:
     constraints: Constraints
     trend: Mapping[str, str]
     default_trend: str
+    peak_valley_min_chi2: float | None
     categorical: frozenset[str]
     rare_min_count: int
     specials: Mapping[str, tuple[SpecialCode, ...]]
@@ -346,14 +357,17 @@ def _finish(
 def _best_partition(
     counts: npt.NDArray[np.int64], bads: npt.NDArray[np.int64], trend: str, rules: _Rules
 ) -> tuple[int, ...]:
-    """Pre-bin boundaries of the optimal bins; one bin when nothing is feasible."""
+    """Pre-bin boundaries of the optimal bins; one bin when nothing is feasible.
+
+    ``"auto"`` takes the better monotone trend, or the better of peak and valley when its
+    IV gain over that trend passes :func:`_shape_gain_is_clear`.
+    """
     k = int(counts.size)
     if k <= 1:
         return (0, k)
-    candidates: tuple[str, ...] = ("ascending", "descending") if trend == "auto" else (trend,)
-    best = None
-    for t in candidates:
-        part = solve_partition(
+
+    def solve(t: str) -> Partition | None:
+        return solve_partition(
             counts,
             bads,
             total_bads=rules.n_bads,
@@ -361,9 +375,40 @@ def _best_partition(
             constraints=rules.constraints,
             trend=cast(Trend, t),
         )
-        if part is not None and (best is None or part.iv > best.iv + 1e-12):
-            best = part
-    return best.boundaries if best is not None else (0, k)
+
+    def better(a: Partition | None, b: Partition | None) -> Partition | None:
+        if a is None or (b is not None and b.iv > a.iv + 1e-12):
+            return b
+        return a
+
+    if trend != "auto":
+        best = solve(trend)
+        return best.boundaries if best is not None else (0, k)
+    best = better(solve("ascending"), solve("descending"))
+    if best is None:
+        return (0, k)
+    threshold = rules.peak_valley_min_chi2
+    if threshold is not None:
+        # Free bins bound every shape from above: when even they do not gain clearly,
+        # neither peak nor valley can, and the two extra solves are skipped.
+        free = solve("none")
+        if free is not None and _shape_gain_is_clear(free.iv - best.iv, threshold, rules):
+            shaped = better(solve("peak"), solve("valley"))
+            if shaped is not None and _shape_gain_is_clear(shaped.iv - best.iv, threshold, rules):
+                best = shaped
+    return best.boundaries
+
+
+def _shape_gain_is_clear(iv_gain: float, threshold: float, rules: _Rules) -> bool:
+    """Whether an IV gain over the best monotone bins is too large to be noise.
+
+    For bins of one feature, ``IV * n_bads * n_goods / n_rows`` approximates Pearson's
+    chi-square statistic of the bins against the bad flag (exact to second order in the
+    WoE), so the scaled gain is a chi-square gain: it grows with the sample for a real
+    shape and stays of order one for noise. The threshold (``peak_valley_min_chi2``) allows
+    for the turning point and the bins being searched for.
+    """
+    return iv_gain * rules.n_bads * rules.n_goods / rules.n_rows >= threshold
 
 
 def _fit_numeric(name: str, s: pl.Series, is_bad: npt.NDArray[np.bool_], rules: _Rules) -> Any:
@@ -535,8 +580,14 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Maximum number of regular bins (missing and special bins not counted).
     monotonic_trend : str or mapping, default "auto"
         WoE shape over numeric bins: ``"ascending"`` (bad rate rises with the feature),
-        ``"descending"``, ``"auto"`` (the better of the two by IV), ``"peak"``,
-        ``"valley"`` or ``"none"``. A mapping sets it per feature (others get "auto").
+        ``"descending"``, ``"peak"``, ``"valley"``, ``"none"`` or ``"auto"`` (the better
+        of ascending and descending by IV, or of peak and valley when that is clearly
+        better, see ``peak_valley_min_chi2``). A mapping sets it per feature (others get
+        "auto").
+    peak_valley_min_chi2 : float or None, default 24.0
+        How clearly a peak or valley must beat the best monotone bins for ``"auto"`` to
+        choose it: its IV gain times ``n_bads * n_goods / n_rows`` (a chi-square gain,
+        see the module docstring). ``None`` keeps ``"auto"`` monotone.
     categorical_features : sequence of str or None, default None
         Numeric columns to bin as categories (string, categorical and enum columns always
         are). For arrays, features are named ``x0, x1, ...``.
@@ -612,6 +663,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         min_good_count: int = 5,
         max_n_bins: int | None = None,
         monotonic_trend: TrendName | Mapping[str, TrendName] = "auto",
+        peak_valley_min_chi2: float | None = 24.0,
         categorical_features: Sequence[str] | None = None,
         rare_category_share: float = 0.01,
         special_codes: Sequence[SpecialCode] | Mapping[str, Sequence[SpecialCode]] | None = None,
@@ -625,6 +677,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.min_good_count = min_good_count
         self.max_n_bins = max_n_bins
         self.monotonic_trend = monotonic_trend
+        self.peak_valley_min_chi2 = peak_valley_min_chi2
         self.categorical_features = categorical_features
         self.rare_category_share = rare_category_share
         self.special_codes = special_codes
@@ -641,6 +694,16 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         min_goods = _check_int("min_good_count", self.min_good_count, 0)
         max_bins = None if self.max_n_bins is None else _check_int("max_n_bins", self.max_n_bins, 1)
         rare = _check_share("rare_category_share", self.rare_category_share)
+        pv = self.peak_valley_min_chi2
+        if pv is not None and (
+            isinstance(pv, bool)
+            or not isinstance(pv, int | float | np.integer | np.floating)
+            or not math.isfinite(pv)
+            or pv < 0
+        ):
+            raise ConfigError(
+                f"'peak_valley_min_chi2' must be a finite number >= 0 or None; got {pv!r}."
+            )
         unseen = _check_choice("unseen", self.unseen, _UNSEEN)
         if self.n_jobs is not None and (
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0
@@ -708,6 +771,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             ),
             trend=trend_map,
             default_trend=default_trend,
+            peak_valley_min_chi2=None if pv is None else float(pv),
             categorical=frozenset(categorical),
             rare_min_count=math.ceil(rare * n_rows - 1e-9),
             specials=specials,

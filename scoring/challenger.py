@@ -50,8 +50,9 @@ __all__ = ["REASON_TEMPLATE", "GBMChallenger"]
 
 FloatArray = npt.NDArray[np.float64]
 
-REASON_TEMPLATE: tuple[str, str] = ("{label} 得分偏低", "{label} lowered the score")
-"""Chinese and English reason text; ``{label}`` is the feature's label (or its name)."""
+REASON_TEMPLATE: tuple[str, str] = ("{label}得分偏低", "{label} lowered the score")
+"""Chinese and English reason text; ``{label}`` is the feature's label (or its name).
+The same texts and codes as :meth:`scoring.scorecard.Scorecard.reasons`."""
 
 _PD_CLIP = 1e-5
 """Calibrated PDs are kept in ``[1e-5, 1 - 1e-5]``: isotonic calibration can return 0."""
@@ -60,11 +61,15 @@ _AUTO_SPLITS_MAX_ROWS = 200_000
 
 _THREADED_MIN_ROWS = 20_000
 
-_MONOTONE_IV_SHARE = 0.9
-"""``"auto"`` constrains a feature when monotone bins keep this share of the free bins' IV."""
+_TREND_MAX_ROWS = 200_000
+"""``"auto"`` reads the WoE trends from at most this many rows."""
 
-_WEAK_IV = 0.02
-"""Below this free-binning IV a feature is constrained whatever its shape."""
+_CONSTRAINT_SCHEMA = {
+    "feature": pl.String,
+    "constraint": pl.Int64,
+    "iv": pl.Float64,
+    "reason": pl.String,
+}
 
 
 def _is_int(value: object) -> bool:
@@ -119,7 +124,9 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     monotone_constraints : mapping of str to int, "auto" or None, default "auto"
         Per-feature direction of the risk: +1 (risk may only rise with the feature), -1
         (only fall) or 0 (free); features left out are free. ``"auto"`` takes the WoE
-        trends of a :class:`~scoring.binning.WoEBinner` fitted on the training data.
+        trends (``monotonic_trends_``) of a default :class:`~scoring.binning.WoEBinner`
+        fitted on the training data; features it bins as a peak or valley stay free
+        (see :attr:`constraint_table_`).
         ``None`` leaves every feature free.
     categorical_features : sequence of str, optional
         Numeric columns to treat as categorical codes, in addition to string columns.
@@ -183,8 +190,8 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     monotone_constraints_ : dict of str to int
         The constraint applied to each feature.
     constraint_table_ : polars.DataFrame
-        feature, constraint, iv_monotone, iv_free, reason: how each constraint was set
-        (the IVs only with ``"auto"``).
+        feature, constraint, iv, reason: how each constraint was set (the binning IV
+        only with ``"auto"``).
     boosters_ : list of lightgbm.Booster
         One booster per fold.
     calibrators_ : list of CalibratedClassifierCV
@@ -521,65 +528,41 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _auto_constraints(
         self, frame: pl.DataFrame, y: npt.NDArray[np.int8], cats: list[str]
     ) -> dict[str, int]:
-        """Constraints from the WoE trends, kept only where a monotone shape fits.
+        """Constraints from ``WoEBinner().monotonic_trends_`` on the numeric features.
 
-        Two binnings of the numeric features: monotone (direction chosen by IV) and
-        free. A feature is constrained to the monotone direction when that binning keeps
-        at least ``_MONOTONE_IV_SHARE`` of the free binning's IV, or when even the free
-        IV is below ``_WEAK_IV`` (no shape worth learning, so the constraint only
-        regularises). Otherwise (a U shape, say) it stays free.
+        The binner picks ascending or descending WoE by IV, or a peak / valley shape
+        when its IV gain is too large to be noise; peak, valley and single-bin features
+        get trend 0 and stay free here. The binning reads at most ``_TREND_MAX_ROWS``
+        rows (a seeded sample).
         """
         names = list(frame.columns)
         numeric = [c for c in names if c not in cats]
-        rows: list[dict[str, Any]] = []
         out = dict.fromkeys(names, 0)
+        rows: list[dict[str, Any]] = []
         if numeric:
-            sub = frame.select(numeric)
-            mono = WoEBinner(n_jobs=self.n_jobs).fit(sub, y)
-            free = WoEBinner(monotonic_trend="none", n_jobs=self.n_jobs).fit(sub, y)
+            sub, ys = frame.select(numeric), y
+            if frame.height > _TREND_MAX_ROWS:
+                rng = check_random_state(self.random_state)
+                take = np.sort(rng.choice(frame.height, _TREND_MAX_ROWS, replace=False))
+                sub, ys = sub[take], y[take]
+            binner = WoEBinner(n_jobs=self.n_jobs).fit(sub, ys)
             for c in numeric:
-                trend = int(np.sign(mono.monotonic_trends_.get(c, 0)))
-                iv_mono = float(mono.iv_.get(c, 0.0))
-                iv_free = float(free.iv_.get(c, 0.0))
-                if trend == 0:
-                    reason = "no monotone WoE trend"
-                elif iv_free < _WEAK_IV:
-                    reason = f"weak feature (free IV < {_WEAK_IV})"
-                elif iv_mono >= _MONOTONE_IV_SHARE * iv_free:
-                    reason = f"monotone bins keep >= {_MONOTONE_IV_SHARE:.0%} of the free IV"
+                if c in binner.dropped_features_:
+                    trend, iv, reason = (
+                        0,
+                        None,
+                        f"dropped by the binning: {binner.dropped_features_[c]}",
+                    )
                 else:
-                    reason = f"monotone bins keep < {_MONOTONE_IV_SHARE:.0%} of the free IV"
-                    trend = 0
+                    trend = int(np.sign(binner.monotonic_trends_.get(c, 0)))
+                    iv = float(binner.iv_.get(c, 0.0))
+                    reason = "monotone WoE" if trend else "peak, valley or single bin: left free"
                 out[c] = trend
-                rows.append(
-                    {
-                        "feature": c,
-                        "constraint": trend,
-                        "iv_monotone": iv_mono,
-                        "iv_free": iv_free,
-                        "reason": reason,
-                    }
-                )
+                rows.append({"feature": c, "constraint": trend, "iv": iv, "reason": reason})
         rows.extend(
-            {
-                "feature": c,
-                "constraint": 0,
-                "iv_monotone": None,
-                "iv_free": None,
-                "reason": "categorical",
-            }
-            for c in cats
+            {"feature": c, "constraint": 0, "iv": None, "reason": "categorical"} for c in cats
         )
-        self.constraint_table_ = pl.DataFrame(
-            rows,
-            schema={
-                "feature": pl.String,
-                "constraint": pl.Int64,
-                "iv_monotone": pl.Float64,
-                "iv_free": pl.Float64,
-                "reason": pl.String,
-            },
-        )
+        self.constraint_table_ = pl.DataFrame(rows, schema=_CONSTRAINT_SCHEMA)
         return out
 
     # ------------------------------------------------------------------ fit
@@ -656,25 +639,18 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if self.monotone_constraints != "auto":
             given = self.monotone_constraints is not None
             self.constraint_table_ = pl.DataFrame(
-                {
-                    "feature": self.feature_names_,
-                    "constraint": [self.monotone_constraints_[c] for c in self.feature_names_],
-                    "iv_monotone": [None] * frame.width,
-                    "iv_free": [None] * frame.width,
-                    "reason": [
-                        "categorical"
+                [
+                    {
+                        "feature": c,
+                        "constraint": self.monotone_constraints_[c],
+                        "iv": None,
+                        "reason": "categorical"
                         if c in cats
-                        else ("given" if given else "monotone_constraints=None")
-                        for c in self.feature_names_
-                    ],
-                },
-                schema={
-                    "feature": pl.String,
-                    "constraint": pl.Int64,
-                    "iv_monotone": pl.Float64,
-                    "iv_free": pl.Float64,
-                    "reason": pl.String,
-                },
+                        else ("given" if given else "monotone_constraints=None"),
+                    }
+                    for c in self.feature_names_
+                ],
+                schema=_CONSTRAINT_SCHEMA,
             )
         matrix = self._encode(frame)
 
@@ -845,7 +821,8 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         >>> GBMChallenger(monotone_constraints=None, n_splits=2).fit(X, y).predict([[-3.0], [4.0]])
         array([0, 1])
         """
-        out: npt.NDArray[np.int64] = self.classes_[(self._pd(X) >= 0.5).astype(np.int64)]
+        bad = (self._pd(X) >= 0.5).astype(np.int64)
+        out: npt.NDArray[np.int64] = self.classes_[bad]
         return out
 
     def points(self, X: Any) -> npt.NDArray[np.int64]:
@@ -907,9 +884,9 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
         A reason is a feature with a positive contribution to the log-odds of default
         (see :meth:`contributions`); rows with fewer than ``k`` such features get nulls
-        in the remaining columns. The code is the feature name; the texts follow
-        :data:`REASON_TEMPLATE` with the label from ``feature_labels`` (the feature name
-        when absent).
+        in the remaining columns. As in the scorecard, the code is the feature name
+        upper-cased and the texts follow :data:`REASON_TEMPLATE` with the label from
+        ``feature_labels`` (the feature name when absent).
 
         Parameters
         ----------
@@ -934,7 +911,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ...     feature_labels={"debt": ("负债", "debt")},
         ... ).fit(X, y)
         >>> m.reasons(pl.DataFrame({"debt": [3.0], "noise": [0.0]}), k=1).row(0)
-        ('debt', '负债 得分偏低', 'debt lowered the score')
+        ('DEBT', '负债得分偏低', 'debt lowered the score')
         """
         if not (_is_int(k) and k >= 1):
             raise ConfigError(f"'k' must be a positive integer; got {k!r}.")
@@ -944,13 +921,19 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         order = np.argsort(-contrib, axis=1, kind="stable")[:, :kk]
         top = np.take_along_axis(contrib, order, axis=1)
         labels = self.feature_labels or {}
-        codes = np.asarray(self.feature_names_, dtype=object)
+        codes = np.asarray([c.upper() for c in self.feature_names_], dtype=object)
         zh = np.asarray(
-            [REASON_TEMPLATE[0].format(label=labels.get(c, (c, c))[0]) for c in codes],
+            [
+                REASON_TEMPLATE[0].format(label=labels.get(c, (c, c))[0])
+                for c in self.feature_names_
+            ],
             dtype=object,
         )
         en = np.asarray(
-            [REASON_TEMPLATE[1].format(label=labels.get(c, (c, c))[1]) for c in codes],
+            [
+                REASON_TEMPLATE[1].format(label=labels.get(c, (c, c))[1])
+                for c in self.feature_names_
+            ],
             dtype=object,
         )
         columns: dict[str, pl.Series] = {}

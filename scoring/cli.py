@@ -676,6 +676,180 @@ def lists_command(ctx: Context, year: int | None) -> None:
     )
 
 
+# -- model lifecycle (tracking.py, lifecycle.py, batch.py) ----------------------------------
+
+_SEGMENT = click.Choice(["sme", "household"])
+
+
+def _echo_registered(reg: Any) -> None:
+    click.echo(f"registered {reg.name} version {reg.version} as {reg.alias} ({reg.reason})")
+
+
+@cli.command("train")
+@click.argument("segment", type=_SEGMENT)
+@click.option(
+    "--model",
+    "model_type",
+    type=click.Choice(["scorecard", "gbm"]),
+    default="scorecard",
+    show_default=True,
+    help="Points scorecard or the gradient-boosting challenger.",
+)
+@pass_ctx
+@friendly_errors
+def train_command(ctx: Context, segment: str, model_type: str) -> None:
+    """Train, evaluate and log a credit model in MLflow; register it.
+
+    Reads the observable rows of the segment's credit file, splits them per [model]
+    (train/test on the earlier snapshots, out-of-time on the later ones), logs one run in
+    experiment <segment>-credit (params, data fingerprint, metrics per split and region,
+    report, model card, pyfunc model) and registers it: the first model of a segment
+    becomes champion, later ones challenger. Store: $MLFLOW_TRACKING_URI or
+    sqlite:///<paths.mlruns>/mlflow.db.
+    """
+    from scoring.lifecycle import register_run
+    from scoring.tracking import train_and_log
+
+    run = train_and_log(ctx.config, segment=segment, model_type=model_type)
+    m = run.metrics
+    click.echo(
+        f"{segment} {model_type}: AUC train {m['train_auc']:.3f}, test {m['test_auc']:.3f}, "
+        f"out-of-time {m['oot_auc']:.3f}"
+        + (f" (truth ceiling {m['oot_auc_ceiling']:.3f})" if "oot_auc_ceiling" in m else "")
+        + f"; KS {m['oot_ks']:.3f}; PSI {m['psi_train_oot']:.3f}"
+    )
+    click.echo(
+        f"run {run.run_id} in {run.tracking_uri} (MLflow logging {run.logging_seconds:.2f} s)"
+    )
+    _echo_registered(register_run(ctx.config, run))
+
+
+@cli.command("log-pending")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@pass_ctx
+@friendly_errors
+def log_pending_command(ctx: Context, folders: tuple[Path, ...]) -> None:
+    """Log and register trained runs kept after a tracking failure.
+
+    FOLDERS default to every folder under <paths.mlruns>/pending.
+    """
+    from scoring.lifecycle import register_run
+    from scoring.tracking import log_staged, pending_runs
+
+    todo = list(folders) or pending_runs(ctx.config)
+    if not todo:
+        click.echo("nothing pending.")
+    for folder in todo:
+        run = log_staged(ctx.config, folder)
+        click.echo(f"logged {folder.name} as run {run.run_id}")
+        _echo_registered(register_run(ctx.config, run))
+
+
+@cli.command("register")
+@click.argument("run_id")
+@pass_ctx
+@friendly_errors
+def register_command(ctx: Context, run_id: str) -> None:
+    """Register the model of a logged `scoring train` run (champion if first, else challenger)."""
+    from scoring.lifecycle import register_run
+
+    _echo_registered(register_run(ctx.config, run_id))
+
+
+@cli.command("promote")
+@click.argument("segment", type=_SEGMENT)
+@click.option("--force", is_flag=True, help="Promote even if the gate refuses (needs --why).")
+@click.option("--why", default=None, help="Why the gate is overridden (recorded as a tag).")
+@pass_ctx
+@friendly_errors
+def promote_command(ctx: Context, segment: str, force: bool, why: str | None) -> None:
+    """Make the challenger champion if it passes the gate of [model.gate].
+
+    Checks: out-of-time AUC above the champion's by min_auc_gain, calibration by grade in
+    band, score PSI under max_psi, no feature against its expected direction. The
+    decision and every check are written as tags on both versions. Exit code 1 when the
+    gate refuses.
+    """
+    from scoring.lifecycle import promote
+
+    result = promote(ctx.config, segment=segment, force=force, why=why)
+    for check in result.checks:
+        click.echo(f"  {check.text()}")
+    against = f"champion version {result.champion}" if result.champion else "no champion"
+    click.echo(
+        f"{result.name}: challenger version {result.challenger} vs {against}: {result.decision}"
+    )
+    if not result.promoted:
+        sys.exit(1)
+
+
+@cli.command("score")
+@click.option("--segment", required=True, type=_SEGMENT, help="Which credit files to score.")
+@click.option("--as-of", "as_of", required=True, type=_DATE, help="Snapshot date YYYY-MM-DD.")
+@click.option(
+    "--engine",
+    type=click.Choice(["polars", "spark"]),
+    default="polars",
+    show_default=True,
+    help="Where to score (spark: planned).",
+)
+@pass_ctx
+@friendly_errors
+def score_command(ctx: Context, segment: str, as_of: Any, engine: str) -> None:
+    """Score a snapshot with the champion (models:/<segment>-credit@champion).
+
+    Writes paths.scored/<segment>/<as-of>.parquet (read by exports and marts), stamped
+    with the model's name, version and run id.
+    """
+    from scoring.batch import score_snapshot
+
+    r = score_snapshot(ctx.config, segment=segment, as_of=as_of.date(), engine=engine)
+    grades = ", ".join(f"{g} {n}" for g, n in r.grades.items())
+    click.echo(
+        f"scored {r.rows} {segment} entities with {r.model_name} version {r.model_version} "
+        f"(run {r.run_id}) in {r.seconds:.1f} s -> {r.path}"
+    )
+    click.echo(f"grades: {grades}")
+
+
+# -- pilot evaluation (evaluation.py) --------------------------------------------------------
+
+
+@cli.command("evaluate")
+@click.option(
+    "--reps",
+    type=click.IntRange(min=0),
+    default=9999,
+    show_default=True,
+    help="Wild cluster bootstrap replications (0: cluster-robust intervals only).",
+)
+@click.option(
+    "--seed", type=int, default=20120901, show_default=True, help="Seed of the bootstrap."
+)
+@click.option(
+    "--unweighted", is_flag=True, help="Weight every region-month equally (default: by its size)."
+)
+@pass_ctx
+@friendly_errors
+def evaluate_command(ctx: Context, reps: int, seed: int, unweighted: bool) -> None:
+    """Did the pilot work? Difference-in-differences of the pilot regions against the others.
+
+    Reads paths.validated (and paths.truth when the records are generated); prints per
+    outcome the estimate with its cluster-robust and wild bootstrap 95% intervals beside
+    the planted effect, the placebo (a start one year earlier) and the pre-trend test,
+    and writes the pilot_effects mart to paths.marts. Needs the `evaluation` extra.
+    """
+    from scoring.evaluation import evaluate_pilot
+    from scoring.marts import write_mart
+
+    result = evaluate_pilot(ctx.config, reps=reps, seed=seed, weighted=not unweighted)
+    _echo_frame(result.summary(), empty="no outcomes evaluated.")
+    if not result.planted:
+        click.echo("planted: no truth in paths.truth (records not generated).")
+    path = write_mart("pilot_effects", result.effects_frame(), config=ctx.config)
+    click.echo(f"pilot_effects -> {path}")
+
+
 # -- dashboards (marts.py, serve.py) ---------------------------------------------------------
 
 

@@ -57,9 +57,12 @@ import polars as pl
 from scoring.config import WorkbenchConfig
 from scoring.exceptions import ConfigError, SchemaError
 from scoring.features import (
+    CONTEXT_KEYS,
+    CONTEXT_TOTALS,
     SEGMENTS,
     TAX_GRADE_PUBLISHED,
     Aggregate,
+    Day,
     Source,
     feature_dictionary_markdown,
     features_for,
@@ -139,7 +142,8 @@ class CollectionRules:
 
     Examples
     --------
-    >>> r = CollectionRules.from_config(load_config_for_doctest())
+    >>> from scoring.config import load_config
+    >>> r = CollectionRules.from_config(load_config())
     >>> [d.year for d in r.snapshots], r.default_dpd, r.retention_years
     ([2010, 2011, 2012, 2013], 90, 5)
     """
@@ -194,13 +198,6 @@ class CollectionRules:
         return add_months(snapshot, self.outcome_months)
 
 
-def load_config_for_doctest() -> WorkbenchConfig:
-    """The default configuration (used by the doctests of this module)."""
-    from scoring.config import load_config
-
-    return load_config()
-
-
 # ----------------------------------------------------------------------------- inputs
 
 
@@ -251,6 +248,13 @@ def entity_frame(tables: Mapping[str, pl.LazyFrame], *, segment: str) -> pl.Lazy
 
     ``_from`` / ``_until`` bound the days the entity exists (``_until`` exclusive, null
     while it exists). Personal columns are never selected.
+
+    Examples
+    --------
+    >>> empty = {n: pl.LazyFrame(schema=t.schema) for n, t in TABLES.items()}
+    >>> cols = entity_frame(empty, segment="household").collect_schema().names()
+    >>> cols[:2], "head_id_number" in cols
+    (['entity_id', 'city_code'], False)
     """
     if segment == "sme":
         lf = tables["enterprises"].select(
@@ -300,6 +304,18 @@ def dispute_status(disputes: pl.LazyFrame, rules: CollectionRules) -> pl.LazyFra
     ``k``: under an open dispute when ``exclude_open_disputes``, or corrected by
     then) and ``_xc`` (resolved as corrected at any time; used for the outcome).
     Disputes opened after a snapshot do not affect it.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(
+    ...     load_config(), snapshots=[dt.date(2012, 12, 31), dt.date(2013, 12, 31)]
+    ... )
+    >>> d = pl.LazyFrame({"source_table": ["admin_penalties"], "source_record_id": ["AP1"],
+    ...     "opened_date": [dt.date(2012, 6, 1)], "resolved_date": [dt.date(2013, 2, 1)],
+    ...     "outcome": ["upheld"]})
+    >>> dispute_status(d, rules).collect().row(0)  # open at the first snapshot only
+    ('admin_penalties', 'AP1', True, False, False)
     """
     resolved_at = pl.when(pl.col("outcome").is_not_null()).then(pl.col("resolved_date"))
     cols = []
@@ -320,7 +336,18 @@ def dispute_status(disputes: pl.LazyFrame, rules: CollectionRules) -> pl.LazyFra
 
 
 def dispute_flags(disputes: pl.LazyFrame, rules: CollectionRules, *, segment: str) -> pl.LazyFrame:
-    """Per entity: disputes open at each snapshot and disputes closed unresolved by then."""
+    """Per entity: disputes open at each snapshot and disputes closed unresolved by then.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> d = pl.LazyFrame({"entity_type": ["sme"], "entity_id": ["A"],
+    ...     "opened_date": [dt.date(2012, 6, 1)], "resolved_date": [dt.date(2012, 7, 1)],
+    ...     "outcome": ["unresolved"]})
+    >>> dispute_flags(d, rules, segment="sme").collect().row(0)
+    ('A', 0, 1)
+    """
     resolved_at = pl.when(pl.col("outcome").is_not_null()).then(pl.col("resolved_date"))
     cols = []
     for k, s in enumerate(rules.snapshots):
@@ -426,49 +453,61 @@ def aggregate_source(
     One scan and one group-by serve all snapshots: each aggregate becomes one masked
     column per snapshot. Sums are added in fixed point (hundredths of the unit), exactly,
     so the same records give the same bytes whatever order the engine reads them in.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> from scoring.features import SOURCES
+    >>> rules = CollectionRules.from_config(
+    ...     load_config(), snapshots=[dt.date(2012, 12, 31), dt.date(2013, 12, 31)]
+    ... )
+    >>> days = [dt.date(2012, 3, 1), dt.date(2013, 3, 1)]
+    >>> penalties = pl.LazyFrame({"_eid": ["A", "A"], "_date": days, "decision_date": days,
+    ...     "severity": ["general", "serious"]})
+    >>> out = aggregate_source(penalties, SOURCES["admin_penalties"], rules).collect()
+    >>> out.columns[1:3], out.row(0)
+    (['penalties_general@0', 'penalties_serious@0'], ('A', 1, 0, 1, 1))
     """
     chosen = _selected(source, names)
-    first: dict[str, pl.Expr] = {"_obs": source.observed}
-    if source.negative is not None:
-        first["_neg"] = source.negative.fill_null(False)
-        first["_end"] = source.ended if source.ended is not None else source.observed
-    derived: dict[str, pl.Expr] = {}
     # each distinct window (date, look-back, known-from) is evaluated once per snapshot
-    windows: list[tuple[pl.Expr, int | None, pl.Expr | None]] = []
+    windows: list[tuple[Day, int | None, Day | None]] = []
     window_of: list[int] = []
     for a in chosen:
-        at = a.at if a.at is not None else pl.col("_obs")
-        key = (at, a.months, a.known)
-        for j, (w_at, w_months, w_known) in enumerate(windows):
-            if w_months == a.months and w_at.meta.eq(at) and _same(w_known, a.known):
-                window_of.append(j)
-                break
-        else:
+        key = (a.at if a.at is not None else source.observed, a.months, a.known)
+        if key not in windows:
             windows.append(key)
-            window_of.append(len(windows) - 1)
-    for j, (at, _, known) in enumerate(windows):
-        derived[f"_at{j}"] = at
-        if known is not None:
-            derived[f"_kn{j}"] = known
+        window_of.append(windows.index(key))
+    derived: dict[str, pl.Expr] = {}
+    if source.negative is not None:
+        derived["_neg"] = source.negative.fill_null(False)
     for i, a in enumerate(chosen):
-        if not callable(a.value):
-            derived[f"_v{i}"] = a.value.fill_null(False) if a.how == "count" else a.value
-    pre = records.with_columns(**first).with_columns(**derived)
+        if callable(a.value):
+            continue
+        if a.how == "count":
+            derived[f"_v{i}"] = a.value.fill_null(False)
+        elif a.how == "sum":
+            # fixed point (1/100 of the unit): integer sums are exact, so the result does not
+            # depend on the order the engine adds records in
+            derived[f"_v{i}"] = (a.value.cast(pl.Float64) * _SCALE).round().cast(pl.Int64)
+        else:
+            derived[f"_v{i}"] = a.value
+    pre = records.with_columns(**derived) if derived else records
 
+    ended = source.ended if source.ended is not None else source.observed
     masks: dict[str, pl.Expr] = {}
     for k, s in enumerate(rules.snapshots):
-        base = (pl.col("_date") <= s) & (pl.col("_obs") <= s)
+        base = (pl.col("_date") <= s) & source.observed.on_or_before(s)
         if source.negative is not None:
-            expired = pl.col("_neg") & (pl.col("_end") < rules.retention_cutoff(s)).fill_null(False)
+            expired = pl.col("_neg") & ended.before(rules.retention_cutoff(s)).fill_null(False)
             base = base & ~expired
         for prefix in exclusion_prefixes:
             base = base & ~pl.col(f"{prefix}{k}").fill_null(False)
-        for j, (_, months, known) in enumerate(windows):
-            cond = base & (pl.col(f"_at{j}") <= s)
+        for j, (at, months, known) in enumerate(windows):
+            cond = base & at.on_or_before(s)
             if months is not None:
-                cond = cond & (pl.col(f"_at{j}") > add_months(s, -months))
+                cond = cond & at.after(add_months(s, -months))
             if known is not None:
-                cond = cond & (pl.col(f"_kn{j}") <= s)
+                cond = cond & known.on_or_before(s)
             masks[f"_w{k}_{j}"] = cond.fill_null(False)
     pre = pre.with_columns(**masks)
 
@@ -477,16 +516,18 @@ def aggregate_source(
     for k, s in enumerate(rules.snapshots):
         for i, a in enumerate(chosen):
             cond = pl.col(f"_w{k}_{window_of[i]}")
-            value = a.value(s) if callable(a.value) else pl.col(f"_v{i}")
             name = f"{a.name}@{k}"
+            if callable(a.value):
+                value = a.value(s)
+                if a.how == "sum":
+                    value = (value.cast(pl.Float64) * _SCALE).round().cast(pl.Int64)
+            else:
+                value = pl.col(f"_v{i}")
             if a.how == "count":
                 masked.append((cond & value.fill_null(False)).alias(name))
                 aggs.append(pl.col(name).sum())
             elif a.how == "sum":
-                # fixed point (1/100 of the unit): integer sums are exact, so the result does
-                # not depend on the order the engine adds records in
-                cents = (value.cast(pl.Float64) * _SCALE).round().cast(pl.Int64)
-                masked.append(pl.when(cond).then(cents).alias(name))
+                masked.append(pl.when(cond).then(value).alias(name))
                 aggs.append(pl.col(name).sum() / _SCALE)
             else:
                 masked.append(pl.when(cond).then(value).alias(name))
@@ -495,12 +536,6 @@ def aggregate_source(
 
 
 _SCALE = 100.0
-
-
-def _same(a: pl.Expr | None, b: pl.Expr | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return a.meta.eq(b)
 
 
 def _selected(source: Source, names: Collection[str] | None) -> tuple[Aggregate, ...]:
@@ -519,15 +554,25 @@ def outcome_columns(
     the repayment months ending in ``(S, S + outcome_months]``, ``_out_dpd@k`` is their
     maximum days past due. Records whose dispute was resolved as corrected (column
     ``<prefix>c``) are left out.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> masked, aggs = outcome_columns(rules)
+    >>> reps = pl.LazyFrame({"_eid": ["A", "A", "A"], "days_past_due": [120, 90, 30],
+    ...     "month": [dt.date(2012, 12, 1), dt.date(2013, 12, 1), dt.date(2014, 1, 1)]})
+    >>> reps.select("_eid", *masked).group_by("_eid").agg(aggs).collect().row(0)
+    ('A', 1, 90)
     """
     keep = pl.lit(True)
     for prefix in exclusion_prefixes:
         keep = keep & ~pl.col(f"{prefix}c").fill_null(False)
-    me = pl.col("month").dt.month_end()
+    month_end = Day(("month",), month_end=True)
     masked: list[pl.Expr] = []
     aggs: list[pl.Expr] = []
     for i, s in enumerate(rules.snapshots):
-        cond = keep & (me > s) & (me <= rules.outcome_end(s))
+        cond = keep & month_end.after(s) & month_end.on_or_before(rules.outcome_end(s))
         masked += [
             cond.alias(f"_out_n@{i}"),
             pl.when(cond).then(pl.col("days_past_due")).alias(f"_out_dpd@{i}"),
@@ -546,6 +591,14 @@ def outcome_frame(
 
     Columns ``_eid``, ``_out_n@k`` and ``_out_dpd@k`` (see :func:`outcome_columns`).
     :func:`build_credit_file` computes the same columns in its pass over the repayments.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> empty = {n: pl.LazyFrame(schema=t.schema) for n, t in TABLES.items()}
+    >>> outcome_frame(empty, rules, segment="sme").collect_schema().names()
+    ['_eid', '_out_n@0', '_out_dpd@0']
     """
     status = dispute_status(tables["disputes"], rules).collect()
     records, prefixes = _segment_records(
@@ -576,6 +629,15 @@ def tax_grade_frame(ratings: pl.LazyFrame, rules: CollectionRules) -> pl.LazyFra
 
     A grade counts from its ``published_date`` when the ratings carry one (the tax
     rating output does), else from the day :func:`last_rated_year` allows.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> grades = pl.LazyFrame({"credit_code": ["A", "A"], "year": [2011, 2012],
+    ...     "grade": ["B", "A"], "published_date": [dt.date(2012, 4, 1), dt.date(2013, 4, 1)]})
+    >>> tax_grade_frame(grades, rules).collect().row(0)
+    ('A', 'B')
     """
     has_published = "published_date" in ratings.collect_schema()
     aggs = []
@@ -668,6 +730,15 @@ def wide_credit_frame(
     Columns ``_eid``, the entity's registration columns, ``<aggregate>@<k>``, the dispute
     flags, ``_out_n@k`` / ``_out_dpd@k`` and (SMEs) ``tax_grade@k``;
     :func:`assemble_credit_file` turns it into the credit file.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> empty = {n: pl.LazyFrame(schema=t.schema) for n, t in TABLES.items()}
+    >>> wide = wide_credit_frame(empty, segment="sme", rules=rules)
+    >>> [c for c in wide.collect_schema() if c.startswith("max_dpd")]
+    ['max_dpd_12m@0', 'max_dpd_24m@0']
     """
     if segment not in SEGMENTS:
         raise ConfigError(f"'segment' must be one of {', '.join(SEGMENTS)}; got {segment!r}.")
@@ -713,7 +784,18 @@ def assemble_credit_file(
     rules: CollectionRules,
     tax_grades: bool = False,
 ) -> pl.LazyFrame:
-    """The credit file from :func:`wide_credit_frame`: one row per entity per snapshot."""
+    """The credit file from :func:`wide_credit_frame`: one row per entity per snapshot.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> empty = {n: pl.LazyFrame(schema=t.schema) for n, t in TABLES.items()}
+    >>> wide = wide_credit_frame(empty, segment="sme", rules=rules).collect()
+    >>> assemble_credit_file(wide, segment="sme", rules=rules).collect_schema() == (
+    ...     credit_file_schema("sme"))
+    True
+    """
     wide = wide.lazy()
     columns = features_for(segment, role=None)
     needed = _needed(segment)
@@ -721,6 +803,9 @@ def assemble_credit_file(
     static = [c for c in wide.collect_schema() if "@" not in c and not c.startswith("_")]
     stage1 = [f for f in columns if f.stage == 1]
     stage2 = [f for f in columns if f.stage == 2]
+    names = [f.name for f in columns]
+    # sorted once: filters, selects, left joins and concatenation keep the order
+    wide = wide.sort("_eid")
     parts = []
     for i, s in enumerate(rules.snapshots):
         observable_window = rules.outcome_end(s) <= rules.data_end
@@ -750,11 +835,13 @@ def assemble_credit_file(
             )
             .select([f.expr.cast(f.dtype).alias(f.name) for f in stage1])
         )
-        parts.append(part)
-    out = pl.concat(parts, how="vertical")
-    if stage2:
-        out = out.with_columns([f.expr.cast(f.dtype).alias(f.name) for f in stage2])
-    return out.select([f.name for f in columns]).sort("snapshot_date", "entity_id")
+        if stage2:  # context: totals over the other entities of the same snapshot
+            totals = part.group_by(CONTEXT_KEYS).agg(**CONTEXT_TOTALS)
+            part = part.join(
+                totals, on=list(CONTEXT_KEYS), how="left", maintain_order="left"
+            ).with_columns([f.expr.cast(f.dtype).alias(f.name) for f in stage2])
+        parts.append(part.select(names))
+    return pl.concat(parts, how="vertical")
 
 
 # ----------------------------------------------------------------------------- I/O wiring
@@ -762,7 +849,18 @@ def assemble_credit_file(
 
 @dataclass(frozen=True, slots=True)
 class CollectionSummary:
-    """What :func:`collect_credit_files` wrote, with counts for the log."""
+    """What :func:`collect_credit_files` wrote, with counts for the log.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from scoring.config import load_config
+    >>> rules = CollectionRules.from_config(load_config(), snapshots=[dt.date(2012, 12, 31)])
+    >>> empty = {n: pl.LazyFrame(schema=t.schema) for n, t in TABLES.items()}
+    >>> s = write_credit_files(empty, rules=rules, out=tempfile.mkdtemp())
+    >>> s.source_records, s.household_rows, s.tax_grades_used
+    (0, 0, False)
+    """
 
     sme_path: Path
     household_path: Path
@@ -827,11 +925,14 @@ def write_credit_files(
     folder = Path(out)
     written: dict[str, Path] = {}
     for segment in SEGMENTS:
-        lf = build_credit_file(
-            tables,
+        grades = tax_grades if segment == "sme" else None
+        # materialised once: the snapshots (and the village totals) all read it
+        wide = wide_credit_frame(tables, segment=segment, rules=rules, tax_grades=grades)
+        lf = assemble_credit_file(
+            wide.collect(engine="streaming"),
             segment=segment,
             rules=rules,
-            tax_grades=tax_grades if segment == "sme" else None,
+            tax_grades=grades is not None,
         )
         written[segment] = write_parquet(lf, folder / f"{segment}_credit_files.parquet")
     dictionary = write_text(feature_dictionary_markdown(), folder / "FEATURES.md")
@@ -884,7 +985,8 @@ def collect_credit_files(
     Examples
     --------
     >>> import tempfile
-    >>> cfg = load_config_for_doctest().with_root(tempfile.mkdtemp())
+    >>> from scoring.config import load_config
+    >>> cfg = load_config().with_root(tempfile.mkdtemp())
     >>> collect_credit_files(cfg)
     Traceback (most recent call last):
     ...

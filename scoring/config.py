@@ -36,14 +36,19 @@ __all__ = [
     "CollectionConfig",
     "DisputesConfig",
     "ExportsConfig",
+    "GBMParams",
     "ListReason",
     "ListsConfig",
     "MartsConfig",
+    "ModelConfig",
+    "ModelGateConfig",
+    "ModelSegmentConfig",
     "PathsConfig",
     "ProvinceConfig",
     "RuralConfig",
     "RuralIndicator",
     "RuralRecordItem",
+    "ScorecardParams",
     "SynthConfig",
     "TaxConfig",
     "TaxDeduction",
@@ -461,6 +466,111 @@ class ListsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScorecardParams:
+    """Scorecard settings of one segment, ``[model.<segment>.scorecard]``.
+
+    Selection rules and the ridge penalty go to :class:`~scoring.scorecard.Scorecard`, the
+    binning rules to its :class:`~scoring.binning.WoEBinner`; ``max_n_bins = 0`` means no limit.
+    """
+
+    min_iv: float = 0.02
+    max_correlation: float = 0.7
+    max_vif: float = 5.0
+    l2: float = 0.0
+    max_n_bins: int = 6
+    min_bin_share: float = 0.05
+    min_bad_count: int = 5
+    min_good_count: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class GBMParams:
+    """ML challenger settings of one segment, ``[model.<segment>.gbm]``.
+
+    Passed to :class:`~scoring.challenger.GBMChallenger`; ``n_splits`` and
+    ``min_child_samples`` take an integer or ``"auto"``.
+    """
+
+    calibration: str = "sigmoid"
+    n_splits: int | str = "auto"
+    learning_rate: float = 0.05
+    max_rounds: int = 2000
+    early_stopping_rounds: int = 100
+    num_leaves: int = 15
+    min_child_samples: int | str = "auto"
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSegmentConfig:
+    """Model settings of one segment: both model types and the master-scale PD limits.
+
+    ``pd_bounds`` empty: the default limits of :func:`scoring.grades.default_pd_bounds`.
+    """
+
+    scorecard: ScorecardParams = ScorecardParams()
+    gbm: GBMParams = GBMParams()
+    pd_bounds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelGateConfig:
+    """The promotion gate, ``[model.gate]``: what a challenger must show to become champion.
+
+    Its out-of-time AUC beats the champion's by ``min_auc_gain``; its score PSI from training
+    to out-of-time stays at most ``max_psi``; in at least ``calibration_min_share`` of the
+    grades holding ``calibration_min_count`` or more out-of-time rows, the grade PD lies in the
+    ``calibration_confidence`` interval of the observed default rate; and no coefficient sign
+    or monotone constraint contradicts a feature's expected direction.
+    """
+
+    min_auc_gain: float = 0.005
+    max_psi: float = 0.25
+    calibration_confidence: float = 0.99
+    calibration_min_count: int = 50
+    calibration_min_share: float = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Training, evaluation and promotion of the credit models, ``[model]``.
+
+    Training uses the observable rows of the credit files: ``train_snapshots`` rows, of which
+    a random ``test_share`` (drawn with ``seed``) is held out as the test split, and the
+    ``oot_snapshots`` rows as the out-of-time split. Without a ``[model]`` table the last
+    province snapshot is out-of-time and the earlier ones train.
+
+    Examples
+    --------
+    >>> m = load_config().model
+    >>> [d.year for d in m.oot_snapshots], m.segment("sme").scorecard.min_iv
+    ([2013], 0.02)
+    """
+
+    train_snapshots: tuple[dt.date, ...] = ()
+    oot_snapshots: tuple[dt.date, ...] = ()
+    test_share: float = 0.25
+    seed: int = 42
+    region_min_count: int = 50
+    base_points: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+    gate: ModelGateConfig = ModelGateConfig()
+    sme: ModelSegmentConfig = ModelSegmentConfig()
+    household: ModelSegmentConfig = ModelSegmentConfig()
+
+    def segment(self, name: str) -> ModelSegmentConfig:
+        """The settings of segment ``name`` (``sme`` or ``household``)."""
+        if name == "sme":
+            return self.sme
+        if name == "household":
+            return self.household
+        raise ConfigError(f"'segment' must be one of sme, household; got {name!r}.")
+
+
+@dataclass(frozen=True, slots=True)
 class WorkbenchConfig:
     """The whole configuration, as loaded from one TOML file."""
 
@@ -476,6 +586,7 @@ class WorkbenchConfig:
     rural: RuralConfig = RuralConfig()
     lists: ListsConfig = ListsConfig()
     marts: MartsConfig = MartsConfig()
+    model: ModelConfig = ModelConfig()
 
     def with_root(self, root: str | Path) -> WorkbenchConfig:
         """A copy whose data paths are re-rooted under ``root`` (same relative layout).
@@ -761,6 +872,83 @@ def _lists(s: _Section) -> ListsConfig:
     )
 
 
+def _auto_or_int(s: _Section, key: str, default: int | str) -> int | str:
+    value = s._get(key, default)
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise s._fail(key, 'a positive integer or "auto"', value)
+
+
+def _model_segment(s: _Section) -> ModelSegmentConfig:
+    sc, gb = s.section("scorecard"), s.section("gbm")
+    d, g = ScorecardParams(), GBMParams()
+    scorecard = ScorecardParams(
+        min_iv=sc.number("min_iv", d.min_iv, lo=0.0),
+        max_correlation=sc.number("max_correlation", d.max_correlation, lo=0.0, hi=1.0),
+        max_vif=sc.number("max_vif", d.max_vif, lo=1.0),
+        l2=sc.number("l2", d.l2, lo=0.0),
+        max_n_bins=sc.integer("max_n_bins", d.max_n_bins, lo=0),
+        min_bin_share=sc.number("min_bin_share", d.min_bin_share, lo=0.0, hi=0.5),
+        min_bad_count=sc.integer("min_bad_count", d.min_bad_count, lo=0),
+        min_good_count=sc.integer("min_good_count", d.min_good_count, lo=0),
+    )
+    gbm = GBMParams(
+        calibration=_choice(gb, "calibration", ("sigmoid", "isotonic", "none"), g.calibration),
+        n_splits=_auto_or_int(gb, "n_splits", g.n_splits),
+        learning_rate=gb.number("learning_rate", g.learning_rate, lo=1e-6, hi=1.0),
+        max_rounds=gb.integer("max_rounds", g.max_rounds, lo=1),
+        early_stopping_rounds=gb.integer("early_stopping_rounds", g.early_stopping_rounds, lo=1),
+        num_leaves=gb.integer("num_leaves", g.num_leaves, lo=2),
+        min_child_samples=_auto_or_int(gb, "min_child_samples", g.min_child_samples),
+        subsample=gb.number("subsample", g.subsample, lo=0.01, hi=1.0),
+        colsample_bytree=gb.number("colsample_bytree", g.colsample_bytree, lo=0.01, hi=1.0),
+        reg_lambda=gb.number("reg_lambda", g.reg_lambda, lo=0.0),
+    )
+    bounds = _number_list(s, "pd_bounds", default=[])
+    if bounds and not all(0 < a < b < 1 for a, b in itertools.pairwise((0.0, *bounds, 1.0))):
+        raise s._fail("pd_bounds", "strictly increasing PDs in (0, 1)", list(bounds))
+    return ModelSegmentConfig(scorecard=scorecard, gbm=gbm, pd_bounds=bounds)
+
+
+def _model(s: _Section, province: ProvinceConfig) -> ModelConfig:
+    d, gd = ModelConfig(), ModelGateConfig()
+    snaps = province.snapshots
+    train = s.date_list("train_snapshots") if "train_snapshots" in s._data else snaps[:-1]
+    oot = s.date_list("oot_snapshots") if "oot_snapshots" in s._data else snaps[-1:]
+    for key, dates in (("train_snapshots", train), ("oot_snapshots", oot)):
+        unknown = [str(x) for x in dates if x not in snaps]
+        if unknown or not dates:
+            known = ", ".join(str(x) for x in snaps)
+            raise s._fail(key, f"a non-empty list of province.snapshots ({known})", unknown)
+    if max(train) >= min(oot):
+        raise s._fail("oot_snapshots", f"dates after every train snapshot ({max(train)})", oot)
+    g = s.section("gate")
+    gate = ModelGateConfig(
+        min_auc_gain=g.number("min_auc_gain", gd.min_auc_gain, lo=-1.0, hi=1.0),
+        max_psi=g.number("max_psi", gd.max_psi, lo=0.0),
+        calibration_confidence=g.number(
+            "calibration_confidence", gd.calibration_confidence, lo=0.5, hi=0.9999
+        ),
+        calibration_min_count=g.integer("calibration_min_count", gd.calibration_min_count, lo=1),
+        calibration_min_share=g.number(
+            "calibration_min_share", gd.calibration_min_share, lo=0.0, hi=1.0
+        ),
+    )
+    return ModelConfig(
+        train_snapshots=train,
+        oot_snapshots=oot,
+        test_share=s.number("test_share", d.test_share, lo=0.01, hi=0.9),
+        seed=s.integer("seed", d.seed, lo=0),
+        region_min_count=s.integer("region_min_count", d.region_min_count, lo=1),
+        base_points=s.number("base_points", d.base_points, lo=1.0),
+        base_odds=s.number("base_odds", d.base_odds, lo=1e-6),
+        pdo=s.number("pdo", d.pdo, lo=1e-6),
+        gate=gate,
+        sme=_model_segment(s.section("sme")),
+        household=_model_segment(s.section("household")),
+    )
+
+
 def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     """Load and validate the configuration.
 
@@ -789,10 +977,11 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
     root_dir = folder.parent if folder.name == "configs" else folder
     top = _Section(data, path=p, prefix="")
     coll = top.section("collection")
+    province = _province(top.section("province"))
     return WorkbenchConfig(
         source=p,
         paths=_paths(top.section("paths"), root_dir),
-        province=_province(top.section("province")),
+        province=province,
         synth=_synth(top.section("synth")),
         banks=_banks(top.sections("banks")),
         collection=CollectionConfig(
@@ -805,4 +994,5 @@ def load_config(path: str | Path | None = None) -> WorkbenchConfig:
         rural=_rural(top.section("rural")),
         lists=_lists(top.section("lists")),
         marts=MartsConfig(min_group_size=top.section("marts").integer("min_group_size", 10, lo=1)),
+        model=_model(top.section("model"), province),
     )

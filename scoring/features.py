@@ -44,6 +44,8 @@ from scoring.schema import INCOME_SOURCES
 
 __all__ = [
     "AGGREGATES",
+    "CONTEXT_KEYS",
+    "CONTEXT_TOTALS",
     "FEATURES",
     "INCOME_NORMS",
     "PUBLIC_MINUS_ITEMS",
@@ -54,12 +56,14 @@ __all__ = [
     "TAX_GRADE_PUBLISHED",
     "UNRATED",
     "Aggregate",
+    "Day",
     "Feature",
     "Source",
     "feature_dictionary",
     "feature_dictionary_markdown",
     "feature_names",
     "features_for",
+    "month_index",
     "sources_for",
 ]
 
@@ -98,20 +102,82 @@ INCOME_PER_MU = 800.0
 """Annual net income per mu of contracted land (CNY), for ``income_estimate``."""
 
 
-_MONTH_ORIGIN = 2010 * 12 + 1
+_DAYS_PER_MONTH = 365.2425 / 12
+_MONTHS_1970_TO_2010 = 480
 
 
 def month_index(date: pl.Expr) -> pl.Expr:
-    """Months since 2010-01 of a date column, as a float (for trend slopes).
+    """Months since 2010-01 of a column of first-of-month dates, as a float (trend slopes).
+
+    Computed from the day number (exact for the first day of any month from 1950 to
+    2100), which is much cheaper than calendar arithmetic per row.
 
     Examples
     --------
     >>> import datetime as dt
-    >>> pl.select(month_index(pl.lit(dt.date(2011, 3, 31)))).item()
+    >>> pl.select(month_index(pl.lit(dt.date(2011, 3, 1)))).item()
     14.0
     """
-    m = date.dt.year().cast(pl.Int32) * 12 + date.dt.month().cast(pl.Int32) - _MONTH_ORIGIN
-    return m.cast(pl.Float64)
+    months = (date.cast(pl.Int32) / _DAYS_PER_MONTH).round()
+    return months - _MONTHS_1970_TO_2010
+
+
+def _first_of_next_month(day: dt.date) -> dt.date:
+    """The first day of the month that holds ``day + 1``."""
+    nxt = day + dt.timedelta(days=1)
+    return nxt.replace(day=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A date of each record, compared with snapshot dates without arithmetic per row.
+
+    The first non-null of ``columns``; with ``month_end``, the last day of its month
+    (monthly records are dated by their month's first day and known at its end);
+    otherwise plus ``plus_days``. Comparisons move the snapshot side instead:
+    ``month_end(m) <= d`` is ``m < first day of the month of d + 1``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> df = pl.DataFrame({"month": [dt.date(2012, 11, 1), dt.date(2012, 12, 1)]})
+    >>> known = Day(("month",), month_end=True).on_or_before(dt.date(2012, 12, 30))
+    >>> df.select(known).to_series().to_list()
+    [True, False]
+    """
+
+    columns: tuple[str, ...]
+    month_end: bool = False
+    plus_days: int = 0
+
+    def _base(self) -> pl.Expr:
+        return pl.col(self.columns[0]) if len(self.columns) == 1 else pl.coalesce(self.columns)
+
+    def on_or_before(self, day: dt.date) -> pl.Expr:
+        """True where the record's date is on or before ``day`` (null where it is null)."""
+        if self.month_end:
+            return self._base() < _first_of_next_month(day)
+        return self._base() <= day - dt.timedelta(days=self.plus_days)
+
+    def after(self, day: dt.date) -> pl.Expr:
+        """True where the record's date is after ``day`` (null where it is null)."""
+        if self.month_end:
+            return self._base() >= _first_of_next_month(day)
+        return self._base() > day - dt.timedelta(days=self.plus_days)
+
+    def before(self, day: dt.date) -> pl.Expr:
+        """True where the record's date is before ``day`` (null where it is null)."""
+        return self.on_or_before(day - dt.timedelta(days=1))
+
+    def expr(self) -> pl.Expr:
+        """The date itself, per record (for documentation and tests; slow on big data)."""
+        if self.month_end:
+            return self._base().dt.month_end()
+        return self._base().dt.offset_by(f"{self.plus_days}d")
+
+
+def _day(*columns: str, month_end: bool = False, plus_days: int = 0) -> Day:
+    return Day(columns, month_end=month_end, plus_days=plus_days)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -125,14 +191,20 @@ class Aggregate:
 
     ``value`` is the per-record value (``count`` counts records where it is true); it
     may be a function of the snapshot date for as-of states (e.g. a case still open).
+
+    Examples
+    --------
+    >>> a = AGGREGATES["late_filings_12m"]
+    >>> a.how, a.months, a.known
+    ('count', 12, Day(columns=('due_date',), month_end=False, plus_days=1))
     """
 
     name: str
     value: ValueExpr
     how: How
     months: int | None = 12
-    known: pl.Expr | None = None
-    at: pl.Expr | None = None
+    known: Day | None = None
+    at: Day | None = None
 
     def value_at(self, snapshot: dt.date) -> pl.Expr:
         """The per-record value expression at ``snapshot``."""
@@ -148,14 +220,20 @@ class Source:
     negative information; ``ended``: when their behaviour ended (null or after the
     snapshot: still going on). A negative record whose behaviour ended more than
     ``retention_years`` before the snapshot is not used.
+
+    Examples
+    --------
+    >>> src = SOURCES["court_enforcement"]
+    >>> src.segments, src.ended
+    (('sme', 'household'), Day(columns=('closed_date',), month_end=False, plus_days=0))
     """
 
     table: str
     segments: tuple[Segment, ...]
-    observed: pl.Expr
+    observed: Day
     aggregates: tuple[Aggregate, ...]
     negative: pl.Expr | None = None
-    ended: pl.Expr | None = None
+    ended: Day | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -165,6 +243,12 @@ class Feature:
     ``expr`` is evaluated on one snapshot's frame (registration columns,
     ``snapshot_date`` and the aggregates by name); features of ``stage`` 2 are
     evaluated afterwards on all entities of the snapshot (village context).
+
+    Examples
+    --------
+    >>> f = next(f for f in FEATURES if f.name == "employees")
+    >>> f.unit, f.monotone, f.sources
+    ('persons', -1, ('social_insurance',))
     """
 
     name: str
@@ -185,9 +269,9 @@ class Feature:
 
 # --------------------------------------------------------------------------- sources
 
-_month_end = pl.col("month").dt.month_end()
-_filed = pl.col("filed_date")
-_late = _filed.is_null() | (_filed > pl.col("due_date"))
+_month_end = _day("month", month_end=True)
+_filed = _day("filed_date")
+_late = pl.col("filed_date").is_null() | (pl.col("filed_date") > pl.col("due_date"))
 _arrears = (pl.col("tax_payable") - pl.col("tax_paid")).clip(lower_bound=0.0)
 _is_electricity = pl.col("utility") == "electricity"
 
@@ -197,7 +281,7 @@ def _trend_aggregates(
     y: pl.Expr,
     m: pl.Expr,
     *,
-    known: pl.Expr | None = None,
+    known: Day | None = None,
     where: pl.Expr | None = None,
 ) -> tuple[Aggregate, ...]:
     """Sums for an OLS slope of ``y`` on month index ``m`` over 12 months."""
@@ -226,7 +310,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "tax_filings",
             ("sme",),
-            observed=pl.col("period").dt.month_end(),
+            observed=_day("period", month_end=True),
             negative=_late | (_arrears > 0),
             ended=_filed,
             aggregates=(
@@ -238,7 +322,7 @@ SOURCES: dict[str, Source] = {
                     "late_filings_12m",
                     _late,
                     "count",
-                    known=pl.col("due_date").dt.offset_by("1d"),
+                    known=_day("due_date", plus_days=1),
                 ),
                 Aggregate(
                     "zero_declarations_12m", pl.col("zero_declaration"), "count", known=_filed
@@ -251,9 +335,9 @@ SOURCES: dict[str, Source] = {
         Source(
             "tax_violations",
             ("sme",),
-            observed=pl.col("event_date"),
+            observed=_day("event_date"),
             negative=pl.lit(True),
-            ended=pl.coalesce("ended_date", "event_date"),
+            ended=_day("ended_date", "event_date"),
             aggregates=(Aggregate("tax_violations_24m", pl.lit(True), "count", months=24),),
         ),
         Source(
@@ -277,7 +361,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "loans",
             SEGMENTS,
-            observed=pl.col("origination_date"),
+            observed=_day("origination_date"),
             aggregates=(
                 Aggregate("loans_count", pl.lit(True), "count", months=None),
                 Aggregate("new_loans_12m", pl.lit(True), "count"),
@@ -326,9 +410,9 @@ SOURCES: dict[str, Source] = {
         Source(
             "court_enforcement",
             SEGMENTS,
-            observed=pl.col("filed_date"),
+            observed=_day("filed_date"),
             negative=pl.lit(True),
-            ended=pl.col("closed_date"),
+            ended=_day("closed_date"),
             aggregates=(
                 Aggregate("enforcement_cases", pl.lit(True), "count", months=None),
                 Aggregate("enforcement_open", _case_open, "count", months=None),
@@ -343,9 +427,9 @@ SOURCES: dict[str, Source] = {
         Source(
             "admin_penalties",
             ("sme",),
-            observed=pl.col("decision_date"),
+            observed=_day("decision_date"),
             negative=pl.lit(True),
-            ended=pl.col("decision_date"),
+            ended=_day("decision_date"),
             aggregates=(
                 Aggregate(
                     "penalties_general", pl.col("severity") == "general", "count", months=None
@@ -358,13 +442,13 @@ SOURCES: dict[str, Source] = {
         Source(
             "agri_subsidies",
             ("household",),
-            observed=pl.col("pay_date"),
+            observed=_day("pay_date"),
             aggregates=(Aggregate("subsidies_12m", pl.col("amount"), "sum"),),
         ),
         Source(
             "agri_insurance",
             ("household",),
-            observed=pl.col("policy_start"),
+            observed=_day("policy_start"),
             aggregates=(
                 Aggregate("insured_active", _policy_active, "count", months=None),
                 Aggregate("insured_amount_12m", pl.col("insured_amount"), "sum"),
@@ -373,17 +457,17 @@ SOURCES: dict[str, Source] = {
                     pl.col("claim_paid"),
                     "sum",
                     months=24,
-                    known=pl.col("policy_end"),
-                    at=pl.col("policy_end"),
+                    known=_day("policy_end"),
+                    at=_day("policy_end"),
                 ),
             ),
         ),
         Source(
             "public_records",
             ("household",),
-            observed=pl.col("event_date"),
+            observed=_day("event_date"),
             negative=pl.col("item_code").is_in(PUBLIC_MINUS_ITEMS),
-            ended=pl.coalesce("ended_date", "event_date"),
+            ended=_day("ended_date", "event_date"),
             aggregates=(
                 Aggregate(
                     "public_plus_items",
@@ -478,13 +562,21 @@ def _in_arrears() -> pl.Expr:
     return ((pl.col("repayment_months_12m") > 0) & (pl.col("max_dpd_12m") > 0)).cast(pl.Int64)
 
 
-_VILLAGE = ("village_code", "snapshot_date")
+CONTEXT_KEYS = ("village_code",)
+"""Stage-2 features compare a household with the others of its village, per snapshot."""
+
+CONTEXT_TOTALS: dict[str, pl.Expr] = {
+    "_village_households": pl.len().cast(pl.Int64),
+    "_village_borrowers": _borrower().sum(),
+    "_village_in_arrears": _in_arrears().sum(),
+}
+"""Totals per village and snapshot that the stage-2 features read (with the household's own)."""
 
 
-def _village_loo(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+def _village_loo(total: str, own: pl.Expr, total_den: str, own_den: pl.Expr) -> pl.Expr:
     """Leave-one-out share among the other households of the same village and snapshot."""
-    num_other = num.sum().over(_VILLAGE) - num
-    den_other = den.sum().over(_VILLAGE) - den
+    num_other = pl.col(total) - own
+    den_other = pl.col(total_den) - own_den
     return pl.when(den_other > 0).then(num_other.cast(pl.Float64) / den_other)
 
 
@@ -790,19 +882,21 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "village_households", _HH, ("households",), "本村农户数",
         "households registered in the village at the snapshot", "households", "numeric", _I32,
-        pl.col("entity_id").count().over(_VILLAGE).cast(pl.Int32), stage=2,
+        _c("_village_households").cast(pl.Int32), stage=2,
     ),
     Feature(
         "village_borrower_share", _HH, ("households", "loan_repayments"), "本村其他农户借款比例",
         "share of the village's other households with a loan reported in the 12 months to "
         "the snapshot (leave-one-out; null: no other household)", "share", "numeric", _F64,
-        _village_loo(_borrower(), pl.col("entity_id").is_not_null().cast(pl.Int64)), stage=2,
+        _village_loo("_village_borrowers", _borrower(), "_village_households", pl.lit(1)),
+        stage=2,
     ),
     Feature(
         "village_arrears_share", _HH, ("households", "loan_repayments"), "本村其他借款户逾期比例",
         "share of the village's other borrowers with any days past due in the 12 months to "
         "the snapshot (leave-one-out; null: no other borrower)", "share", "numeric", _F64,
-        _village_loo(_in_arrears(), _borrower()), monotone=1, negative=True, stage=2,
+        _village_loo("_village_in_arrears", _in_arrears(), "_village_borrowers", _borrower()),
+        monotone=1, negative=True, stage=2,
     ),
     # ---------------------------------------------------------------- flags and outcome
     Feature(

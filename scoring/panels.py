@@ -176,14 +176,30 @@ class Board:
     # ------------------------------------------------------------------ data
 
     def mart(self, name: str) -> pl.DataFrame | None:
-        """Mart ``name`` (loaded once), or None when it has not been built yet."""
+        """Mart ``name`` (loaded once), or None when it has not been built yet.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> board.mart("sme_npl") is None
+        True
+        """
         if name not in self._marts:
             self._marts[name] = load_mart(name, self.config)
         return self._marts[name]
 
     @property
     def min_group_size(self) -> int:
-        """The suppression threshold the marts were built with."""
+        """The suppression threshold the marts were built with.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> board.min_group_size
+        10
+        """
         return int(self.manifest.get("min_group_size", self.config.marts.min_group_size))
 
     # ------------------------------------------------------------------ filters
@@ -243,7 +259,15 @@ class Board:
     # ------------------------------------------------------------------ page parts
 
     def header(self, title_zh: str, title_en: str, subtitle: str = "") -> Any:
-        """The page banner (with the page's style sheet)."""
+        """The page banner (with the page's style sheet).
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> "SME credit" in board.header("中小微企业信用", "SME credit").value
+        True
+        """
         built = self.manifest.get("built_at")
         warn = (
             ""
@@ -261,7 +285,15 @@ class Board:
         return box
 
     def filters(self, *, region: bool = True, year: bool = True) -> Any:
-        """The filter bar: region (province or one of the 22 regions) and year."""
+        """The filter bar: region (province or one of the 22 regions) and year.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> len(board.filters().children)
+        4
+        """
         year_label = widgets.HTML("<span class='gd-fl'>年份 Year</span>")
         items: list[Any] = [self._region_widget] if region else []
         if year:
@@ -277,7 +309,15 @@ class Board:
         return bar
 
     def kpis(self, items: Sequence[tuple[Any, ...]]) -> Any:
-        """A row of KPI cards: ``(mart name, plots.kpi_* builder[, options])`` each."""
+        """A row of KPI cards: ``(mart name, plots.kpi_* builder[, options])`` each.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> len(board.kpis([("sme_npl", plots.kpi_npl_ratio)]).children)
+        1
+        """
         cards = []
         for item in items:
             name, builder = item[0], item[1]
@@ -324,7 +364,10 @@ class Board:
         title_en: str,
         **options: Any,
     ) -> Any:
-        """A chart card of ``builder`` over mart ``name`` that follows the filters it uses."""
+        """A chart card of ``builder`` over mart ``name`` that follows the filters it uses.
+
+        ``options`` go to the builder as keyword arguments (e.g. ``segment="household"``).
+        """
         spec = MART_SPECS[name]
         depends = frozenset(_accepted(builder) & set(_FILTERS))
         head = widgets.HTML()
@@ -371,19 +414,42 @@ class Board:
 
         One output per page keeps Voila's pre-heated pages whole (with several widget
         outputs, the last ones sometimes lose the race with the widget manager).
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> len(board.page(board.header("试点总览", "Pilot overview"), board.footer()).children)
+        2
         """
         box = widgets.VBox(list(parts))
         box.add_class("gd-page")
         return box
 
     def row(self, *cards: Any) -> Any:
-        """Cards side by side (equal widths)."""
+        """Cards side by side (equal widths).
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> board.row(board.footer(), board.footer())._dom_classes
+        ('gd-row',)
+        """
         box = widgets.HBox(list(cards))
         box.add_class("gd-row")
         return box
 
     def footer(self) -> Any:
-        """Where the numbers come from and how they are protected."""
+        """Where the numbers come from and how they are protected.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> "少于10个主体" in board.footer().value
+        True
+        """
         built = str(self.manifest.get("built_at", "—")).replace("T", " ")[:16]
         k = self.min_group_size
         box = widgets.HTML(
@@ -395,7 +461,15 @@ class Board:
         return box
 
     def links(self) -> Any:
-        """The landing page's cards, one per dashboard."""
+        """The landing page's cards, one per dashboard.
+
+        Examples
+        --------
+        >>> from scoring.config import load_config
+        >>> board = Board(load_config().with_root("/nonexistent"))
+        >>> len(board.links().children)
+        3
+        """
         cards = []
         for file, zh, en, desc_zh, desc_en in DASHBOARDS:
             link = widgets.HTML(

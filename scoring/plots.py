@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
 import json
 import math
@@ -41,7 +42,7 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 import polars as pl
 
 from scoring.geo import REGION_CODES, region_name
-from scoring.marts import PROVINCE_CODE
+from scoring.marts import MART_SPECS, PROVINCE_CODE
 from scoring.schema import TABLES
 
 __all__ = [
@@ -53,10 +54,13 @@ __all__ = [
     "Kpi",
     "access_map",
     "access_trend",
+    "calibration_chart",
     "coverage_map",
     "credit_household_map",
     "default_rate_trend",
     "figure_bundle",
+    "figure_html",
+    "figures_html",
     "fmt_count",
     "fmt_percent",
     "household_grade_mix",
@@ -72,6 +76,7 @@ __all__ = [
     "kpi_records",
     "kpi_registered",
     "kpi_tax_grade_share",
+    "ks_chart",
     "model_health_chart",
     "npl_map",
     "npl_trend",
@@ -80,7 +85,9 @@ __all__ = [
     "records_by_source_bars",
     "records_trend",
     "region_label",
+    "roc_chart",
     "rural_units_bars",
+    "score_by_region_chart",
     "tax_grade_mix",
     "tile_map",
 ]
@@ -494,7 +501,13 @@ def access_map(
     region: str = PROVINCE_CODE,
     pilot_regions: Sequence[str] = (),
 ) -> Any:
-    """Tile map of SME credit access (borrowers / active SMEs, monthly, pooled over ``year``)."""
+    """Tile map of SME credit access (borrowers / active SMEs, monthly, pooled over ``year``).
+
+    Examples
+    --------
+    >>> len(access_map(_blank("sme_credit_access"), year=2013).layout.shapes)
+    22
+    """
     values, hidden = _per_region(_in_year(access, year), "borrowers", "active_smes")
     return tile_map(
         values,
@@ -509,7 +522,13 @@ def access_map(
 def npl_map(
     npl: pl.DataFrame, *, year: int, region: str = PROVINCE_CODE, pilot_regions: Sequence[str] = ()
 ) -> Any:
-    """Tile map of the SME NPL ratio at the last month of ``year``."""
+    """Tile map of the SME NPL ratio at the last month of ``year``.
+
+    Examples
+    --------
+    >>> len(npl_map(_blank("sme_npl"), year=2013).layout.shapes)
+    22
+    """
     values: dict[str, float] = {}
     hidden: set[str] = set()
     for code in REGION_CODES:
@@ -547,7 +566,13 @@ def credit_household_map(
     region: str = PROVINCE_CODE,
     pilot_regions: Sequence[str] = (),
 ) -> Any:
-    """Tile map of the share of rated households that are credit households (AAA-A)."""
+    """Tile map of the share of rated households that are credit households (AAA-A).
+
+    Examples
+    --------
+    >>> len(credit_household_map(_blank("household_ratings"), year=2013).layout.shapes)
+    22
+    """
     shares = _credit_share(_in_year(households, year, "year"))
     values: dict[str, float] = {}
     hidden: set[str] = set()
@@ -605,9 +630,13 @@ def _trend(
     fig = _figure(height=height)
     shown = [region] if region == PROVINCE_CODE else [region, PROVINCE_CODE]
     yfmt = ".2%" if percent else ",.0f"
+    hidden = False
     for code, color, dash in zip(shown, (NAVY, MUTED), ("solid", "dot"), strict=False):
         rows = _rows(frame, code).sort("month")
         if not rows.height:
+            continue
+        if rows.get_column(value).is_null().all():
+            hidden = hidden or (code == region and bool(rows.get_column("suppressed").any()))
             continue
         fig.add_trace(
             go.Scatter(
@@ -627,11 +656,30 @@ def _trend(
     fig.update_xaxes(dtick="M12", tickformat="%Y")
     fig.update_layout(hovermode="x unified")
     _pilot_marker(fig, pilot_start)
+    if hidden:
+        fig.add_annotation(
+            x=1.0,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            xanchor="right",
+            yanchor="top",
+            showarrow=False,
+            text=f"{region_label(region)}：数据已隐去 suppressed (small groups)",
+            font={"size": 11, "color": MUTED},
+        )
     return fig
 
 
 def access_trend(access: pl.DataFrame, *, region: str, pilot_start: dt.date | None = None) -> Any:
-    """Monthly SME credit access of the region, with the province for comparison."""
+    """Monthly SME credit access of the region, with the province for comparison.
+
+    Examples
+    --------
+    >>> "No publishable data" in access_trend(_blank("sme_credit_access"), region="440100"
+    ...     ).layout.annotations[0].text
+    True
+    """
     return _trend(
         access,
         value="access_rate",
@@ -642,7 +690,13 @@ def access_trend(access: pl.DataFrame, *, region: str, pilot_start: dt.date | No
 
 
 def npl_trend(npl: pl.DataFrame, *, region: str, pilot_start: dt.date | None = None) -> Any:
-    """Monthly SME NPL ratio of the region, with the province for comparison."""
+    """Monthly SME NPL ratio of the region, with the province for comparison.
+
+    Examples
+    --------
+    >>> npl_trend(_blank("sme_npl"), region="440000").layout.height
+    320
+    """
     return _trend(
         npl, value="npl_ratio", region=region, label="不良率 NPL", pilot_start=pilot_start
     )
@@ -651,7 +705,13 @@ def npl_trend(npl: pl.DataFrame, *, region: str, pilot_start: dt.date | None = N
 def default_rate_trend(
     cohorts: pl.DataFrame, *, region: str, pilot_start: dt.date | None = None
 ) -> Any:
-    """12-month default rate of the SME loans originated each month."""
+    """12-month default rate of the SME loans originated each month.
+
+    Examples
+    --------
+    >>> default_rate_trend(_blank("sme_loan_cohorts"), region="440000").layout.height
+    320
+    """
     return _trend(
         cohorts,
         value="default_rate",
@@ -703,7 +763,13 @@ def _source_label(name: str) -> str:
 
 
 def records_by_source_bars(records: pl.DataFrame, *, region: str, year: int) -> Any:
-    """Records collected in ``year`` per source table (published rows)."""
+    """Records collected in ``year`` per source table (published rows).
+
+    Examples
+    --------
+    >>> records_by_source_bars(_example_records(), region="440000", year=2012).data[0].y
+    ('纳税申报与缴纳 tax filings and payments',)
+    """
     rows = (
         _published(_in_year(_rows(records, region), year))
         .group_by("source")
@@ -760,12 +826,24 @@ def _grade_mix(frame: pl.DataFrame, *, count: str, region: str, colors: Mapping[
 
 
 def tax_grade_mix(grades: pl.DataFrame, *, region: str) -> Any:
-    """Share of taxpayers per tax credit grade, per year (stacked to 100%)."""
+    """Share of taxpayers per tax credit grade, per year (stacked to 100%).
+
+    Examples
+    --------
+    >>> tax_grade_mix(_blank("tax_grades"), region="440000").layout.height
+    300
+    """
     return _grade_mix(grades, count="taxpayers", region=region, colors=TAX_GRADE_COLORS)
 
 
 def household_grade_mix(households: pl.DataFrame, *, region: str) -> Any:
-    """Share of rated households per grade (AAA, AA, A, none), per year."""
+    """Share of rated households per grade (AAA, AA, A, none), per year.
+
+    Examples
+    --------
+    >>> household_grade_mix(_blank("household_ratings"), region="440000").layout.height
+    300
+    """
     colors = {("未评上 none" if k == "none" else k): v for k, v in HOUSEHOLD_GRADE_COLORS.items()}
     frame = households.with_columns(
         grade=pl.when(pl.col("grade") == "none").then(pl.lit("未评上 none")).otherwise("grade")
@@ -774,7 +852,13 @@ def household_grade_mix(households: pl.DataFrame, *, region: str) -> Any:
 
 
 def rural_units_bars(units: pl.DataFrame, *, year: int, region: str = PROVINCE_CODE) -> Any:
-    """Share of villages and towns with credit status, per region, in ``year``."""
+    """Share of villages and towns with credit status, per region, in ``year``.
+
+    Examples
+    --------
+    >>> rural_units_bars(_blank("rural_units"), year=2013).layout.height
+    360
+    """
     rows = _in_year(units, year, "year").filter(pl.col("region_code") != PROVINCE_CODE)
     if not rows.height:
         return _message(_NO_DATA, height=360)
@@ -868,7 +952,13 @@ def pilot_vs_control_chart(
 
 
 def pilot_effects_chart(effects: pl.DataFrame) -> Any:
-    """Estimated pilot effect per outcome with its 95% interval (province-wide rows)."""
+    """Estimated pilot effect per outcome with its 95% interval (province-wide rows).
+
+    Examples
+    --------
+    >>> pilot_effects_chart(_blank("pilot_effects")).layout.height
+    280
+    """
     rows = effects.filter((pl.col("region_code") == PROVINCE_CODE) & ~pl.col("suppressed")).sort(
         "outcome"
     )
@@ -905,7 +995,13 @@ def pilot_effects_chart(effects: pl.DataFrame) -> Any:
 
 
 def model_health_chart(health: pl.DataFrame, *, segment: str = "sme") -> Any:
-    """AUC and KS of the champion per snapshot (province-wide), with PSI as bars."""
+    """AUC and KS of the champion per snapshot (province-wide), with PSI as bars.
+
+    Examples
+    --------
+    >>> "No champion" in model_health_chart(_blank("model_health")).layout.annotations[0].text
+    True
+    """
     rows = health.filter(
         (pl.col("segment") == segment)
         & (pl.col("region_code") == PROVINCE_CODE)
@@ -987,7 +1083,13 @@ def kpi_records(records: pl.DataFrame, *, region: str, year: int) -> Kpi:
 
 
 def kpi_coverage(coverage: pl.DataFrame, *, region: str, year: int, segment: str = "sme") -> Kpi:
-    """Share of registered entities with a department record in ``year``."""
+    """Share of registered entities with a department record in ``year``.
+
+    Examples
+    --------
+    >>> kpi_coverage(_example_coverage(), region="440100", year=2012).value
+    '80.0%'
+    """
     rows = _in_year(_rows(coverage, region).filter(pl.col("segment") == segment), year, "year")
     who = "企业" if segment == "sme" else "农户"
     en = "SMEs" if segment == "sme" else "households"
@@ -1000,7 +1102,13 @@ def kpi_coverage(coverage: pl.DataFrame, *, region: str, year: int, segment: str
 
 
 def kpi_registered(coverage: pl.DataFrame, *, region: str, year: int, segment: str = "sme") -> Kpi:
-    """Entities registered at the end of ``year``."""
+    """Entities registered at the end of ``year``.
+
+    Examples
+    --------
+    >>> kpi_registered(_example_coverage(), region="440100", year=2012).value
+    '100'
+    """
     rows = _published(
         _in_year(_rows(coverage, region).filter(pl.col("segment") == segment), year, "year")
     )
@@ -1010,14 +1118,26 @@ def kpi_registered(coverage: pl.DataFrame, *, region: str, year: int, segment: s
 
 
 def kpi_active_smes(access: pl.DataFrame, *, region: str, year: int) -> Kpi:
-    """Active SMEs at the last month of ``year``."""
+    """Active SMEs at the last month of ``year``.
+
+    Examples
+    --------
+    >>> kpi_active_smes(_blank("sme_credit_access"), region="440000", year=2013).value
+    '—'
+    """
     row = _year_end_row(access, region, year)
     n = None if row is None else row["active_smes"]
     return Kpi("存续中小微企业", "active SMEs", fmt_count(n), _where(region, year))
 
 
 def kpi_new_loans(access: pl.DataFrame, *, region: str, year: int) -> Kpi:
-    """New SME loans originated in ``year``, with their amount."""
+    """New SME loans originated in ``year``, with their amount.
+
+    Examples
+    --------
+    >>> kpi_new_loans(_blank("sme_credit_access"), region="440000", year=2013).value
+    '—'
+    """
     rows = _published(_in_year(_rows(access, region), year))
     n = _total(rows, "new_loans")
     amount = _total(rows, "new_loan_amount")
@@ -1025,7 +1145,13 @@ def kpi_new_loans(access: pl.DataFrame, *, region: str, year: int) -> Kpi:
 
 
 def kpi_access_rate(access: pl.DataFrame, *, region: str, year: int) -> Kpi:
-    """Monthly SME credit access pooled over ``year``."""
+    """Monthly SME credit access pooled over ``year``.
+
+    Examples
+    --------
+    >>> kpi_access_rate(_blank("sme_credit_access"), region="440000", year=2013).value
+    '—'
+    """
     v = _pooled(_in_year(_rows(access, region), year), "borrowers", "active_smes")
     return Kpi(
         "月均贷款获得率", "monthly credit access", fmt_percent(v, digits=2), _where(region, year)
@@ -1033,21 +1159,39 @@ def kpi_access_rate(access: pl.DataFrame, *, region: str, year: int) -> Kpi:
 
 
 def kpi_npl_ratio(npl: pl.DataFrame, *, region: str, year: int) -> Kpi:
-    """SME NPL ratio at the last month of ``year``."""
+    """SME NPL ratio at the last month of ``year``.
+
+    Examples
+    --------
+    >>> kpi_npl_ratio(_blank("sme_npl"), region="440000", year=2013).value
+    '—'
+    """
     row = _year_end_row(npl, region, year)
     v = None if row is None else row["npl_ratio"]
     return Kpi("年末不良率", "NPL ratio, year end", fmt_percent(v, digits=2), _where(region, year))
 
 
 def kpi_tax_grade_share(grades: pl.DataFrame, *, region: str, year: int, grade: str = "A") -> Kpi:
-    """Share of rated taxpayers with ``grade``."""
+    """Share of rated taxpayers with ``grade``.
+
+    Examples
+    --------
+    >>> kpi_tax_grade_share(_blank("tax_grades"), region="440000", year=2013).value
+    '—'
+    """
     rows = _rows(_in_year(grades, year, "year"), region).filter(pl.col("grade") == grade)
     v = rows.get_column("share").item() if rows.height == 1 else None
     return Kpi(f"纳税信用{grade}级占比", f"tax grade {grade}", fmt_percent(v), _where(region, year))
 
 
 def kpi_credit_household_share(households: pl.DataFrame, *, region: str, year: int) -> Kpi:
-    """Share of rated households that are credit households (AAA, AA or A)."""
+    """Share of rated households that are credit households (AAA, AA or A).
+
+    Examples
+    --------
+    >>> kpi_credit_household_share(_blank("household_ratings"), region="440000", year=2013).value
+    '—'
+    """
     rows = _credit_share(_rows(_in_year(households, year, "year"), region))
     v = None
     if rows.height == 1 and not rows.item(0, "hidden") and rows.item(0, "den"):
@@ -1056,7 +1200,13 @@ def kpi_credit_household_share(households: pl.DataFrame, *, region: str, year: i
 
 
 def kpi_credit_units(units: pl.DataFrame, *, region: str, year: int, level: str = "village") -> Kpi:
-    """Villages (towns) with credit status, with their share."""
+    """Villages (towns) with credit status, with their share.
+
+    Examples
+    --------
+    >>> kpi_credit_units(_blank("rural_units"), region="440000", year=2013).value
+    '—'
+    """
     rows = _rows(_in_year(units, year, "year"), region).filter(pl.col("level") == level)
     row = rows.row(0, named=True) if rows.height == 1 else None
     zh, en = ("信用村", "credit villages") if level == "village" else ("信用镇", "credit towns")
@@ -1071,7 +1221,13 @@ def kpi_credit_units(units: pl.DataFrame, *, region: str, year: int, level: str 
 
 
 def kpi_pilot_effect(effects: pl.DataFrame, *, outcome: str = "sme_access_rate") -> Kpi:
-    """The estimated pilot effect on ``outcome`` with its 95% interval."""
+    """The estimated pilot effect on ``outcome`` with its 95% interval.
+
+    Examples
+    --------
+    >>> kpi_pilot_effect(_blank("pilot_effects")).value
+    '—'
+    """
     zh, en = OUTCOME_LABELS.get(outcome, (outcome, outcome))
     rows = effects.filter((pl.col("region_code") == PROVINCE_CODE) & (pl.col("outcome") == outcome))
     if not rows.height or rows.item(0, "suppressed"):
@@ -1088,7 +1244,13 @@ def kpi_pilot_effect(effects: pl.DataFrame, *, outcome: str = "sme_access_rate")
 
 
 def kpi_model_auc(health: pl.DataFrame, *, segment: str = "sme") -> Kpi:
-    """AUC of the champion model at its latest snapshot."""
+    """AUC of the champion model at its latest snapshot.
+
+    Examples
+    --------
+    >>> kpi_model_auc(_blank("model_health")).value
+    '—'
+    """
     rows = health.filter(
         (pl.col("segment") == segment)
         & (pl.col("region_code") == PROVINCE_CODE)
@@ -1106,7 +1268,204 @@ def kpi_model_auc(health: pl.DataFrame, *, segment: str = "sme") -> Kpi:
     )
 
 
+# --------------------------------------------------------------------------- model reports
+# Figures of a training run (scoring.training writes them as HTML artifacts of the MLflow
+# run). They take evaluation frames, not marts: a run's report is for analysts, and its
+# frames hold no entity ids.
+
+_SPLIT_COLORS = {"train": GREY, "test": TEAL, "oot": NAVY}
+_SPLIT_TEXT = {"train": "训练 train", "test": "测试 test", "oot": "跨期 out-of-time"}
+
+
+def figure_html(fig: Any, *, title: str) -> str:
+    """A self-contained HTML page of ``fig`` (plotly.js embedded: opens offline).
+
+    Examples
+    --------
+    >>> page = figure_html(_message("x"), title="ROC")
+    >>> "<title>ROC</title>" in page, "plotly" in page
+    (True, True)
+    """
+    body: str = fig.to_html(include_plotlyjs=True, full_html=True, config=_CONFIG)
+    return body.replace("<head>", f'<head><meta charset="utf-8"><title>{title}</title>', 1)
+
+
+def figures_html(figures: Sequence[tuple[str, Any]], *, title: str) -> str:
+    """One self-contained HTML page of several figures, each under its heading.
+
+    plotly.js is embedded once (about 5 MB), so a run's report opens offline without
+    carrying a copy per chart.
+
+    Examples
+    --------
+    >>> page = figures_html([("ROC", _message("a")), ("KS", _message("b"))], title="Charts")
+    >>> page.count("<h2>"), page.count("<title>Charts</title>")
+    (2, 1)
+    """
+    parts = []
+    for i, (heading, fig) in enumerate(figures):
+        div: str = fig.to_html(
+            include_plotlyjs=(i == 0), full_html=False, config=_CONFIG, div_id=f"figure-{i}"
+        )
+        parts.append(f"<section><h2>{html.escape(heading)}</h2>{div}</section>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:sans-serif;margin:1em 2em}h2{font-size:1.1em}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{''.join(parts)}</body></html>"
+    )
+
+
+def roc_chart(curves: pl.DataFrame) -> Any:
+    """ROC curve per split: columns ``split``, ``fpr``, ``tpr``, ``auc``.
+
+    Examples
+    --------
+    >>> curves = pl.DataFrame({"split": ["oot"] * 3, "fpr": [0.0, 0.2, 1.0],
+    ...     "tpr": [0.0, 0.7, 1.0], "auc": [0.75] * 3})
+    >>> [t.name for t in roc_chart(curves).data]
+    ['跨期 out-of-time · AUC 0.750', '随机 chance']
+    """
+    fig = _figure(height=420)
+    for split in curves.get_column("split").unique(maintain_order=True).to_list():
+        part = curves.filter(pl.col("split") == split)
+        fig.add_trace(
+            go.Scatter(
+                x=part.get_column("fpr").to_list(),
+                y=part.get_column("tpr").to_list(),
+                mode="lines",
+                name=f"{_SPLIT_TEXT.get(split, split)} · AUC {part.get_column('auc')[0]:.3f}",
+                line={"color": _SPLIT_COLORS.get(split, ORANGE), "width": 2.4},
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="随机 chance",
+            line={"color": MUTED, "dash": "dot", "width": 1},
+        )
+    )
+    fig.update_xaxes(title={"text": "误拒率 false positive rate"}, range=[0, 1])
+    fig.update_yaxes(title={"text": "命中率 true positive rate"}, range=[0, 1])
+    return fig
+
+
+def ks_chart(curve: pl.DataFrame) -> Any:
+    """Cumulative shares of bads and goods by score (KS): ``score``, ``cum_bad``, ``cum_good``.
+
+    The KS statistic is the largest vertical gap, marked on the chart.
+
+    Examples
+    --------
+    >>> curve = pl.DataFrame({"score": [500, 550, 600], "cum_bad": [0.5, 0.9, 1.0],
+    ...     "cum_good": [0.1, 0.4, 1.0]})
+    >>> ks_chart(curve).layout.title.text
+    'KS 0.500 @ 550'
+    """
+    fig = _figure(height=420)
+    x = curve.get_column("score").to_list()
+    bad = curve.get_column("cum_bad").to_list()
+    good = curve.get_column("cum_good").to_list()
+    for y, name, color in ((bad, "违约 bads", RED), (good, "正常 goods", NAVY)):
+        fig.add_trace(
+            go.Scatter(x=x, y=y, mode="lines", name=name, line={"color": color, "width": 2.4})
+        )
+    gaps = [abs(b - g) for b, g in zip(bad, good, strict=True)]
+    if gaps:
+        i = max(range(len(gaps)), key=gaps.__getitem__)
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i], x[i]],
+                y=[good[i], bad[i]],
+                mode="lines+markers",
+                name="KS",
+                line={"color": ORANGE, "width": 3},
+            )
+        )
+        fig.update_layout(title={"text": f"KS {gaps[i]:.3f} @ {x[i]:g}", "x": 0.5})
+    fig.update_xaxes(title={"text": "评分 score"})
+    fig.update_yaxes(title={"text": "累计占比 cumulative share"}, range=[0, 1])
+    return fig
+
+
+def calibration_chart(table: pl.DataFrame) -> Any:
+    """Observed default rate (with its interval) against the grade PD, per grade.
+
+    ``table``: ``grade``, ``n``, ``observed_rate``, ``expected_pd``, ``ci_lower``,
+    ``ci_upper`` (:func:`scoring.metrics.calibration_by_grade`), best grade first.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"grade": ["A", "B"], "n": [100, 80], "observed_rate": [0.01, 0.05],
+    ...     "expected_pd": [0.012, 0.04], "ci_lower": [0.002, 0.02], "ci_upper": [0.05, 0.12]})
+    >>> [t.type for t in calibration_chart(t).data]
+    ['bar', 'scatter']
+    """
+    fig = _figure(height=420)
+    grades = table.get_column("grade").to_list()
+    obs = table.get_column("observed_rate").to_list()
+    lo = table.get_column("ci_lower").to_list()
+    hi = table.get_column("ci_upper").to_list()
+    up = [None if o is None or h is None else h - o for o, h in zip(obs, hi, strict=True)]
+    down = [None if o is None or v is None else o - v for o, v in zip(obs, lo, strict=True)]
+    fig.add_trace(
+        go.Bar(
+            x=grades,
+            y=table.get_column("expected_pd").to_list(),
+            name="等级PD grade PD",
+            marker={"color": "rgba(31,78,121,0.35)"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=grades,
+            y=obs,
+            mode="markers",
+            name="实际违约率 observed (interval)",
+            marker={"color": ORANGE, "size": 10},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": up,
+                "arrayminus": down,
+                "color": ORANGE,
+            },
+            customdata=table.get_column("n").to_list(),
+            hovertemplate="%{x}: %{y:.2%} (n=%{customdata})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title={"text": "等级 grade"}, type="category")
+    fig.update_yaxes(title={"text": "违约率 default rate"}, tickformat=".1%", rangemode="tozero")
+    return fig
+
+
+def score_by_region_chart(scores: pl.DataFrame) -> Any:
+    """Score distribution per region (box plots): columns ``region_code``, ``score``.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"region_code": ["440100", "440100", "440300"], "score": [600, 620, 580]})
+    >>> [t.name for t in score_by_region_chart(s).data]
+    ['广州 Guangzhou', '深圳 Shenzhen']
+    """
+    fig = _figure(height=460)
+    for code in sorted(scores.get_column("region_code").unique().to_list()):
+        values = scores.filter(pl.col("region_code") == code).get_column("score").to_list()
+        fig.add_trace(
+            go.Box(y=values, name=region_label(code), boxpoints=False, marker={"color": NAVY})
+        )
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(title={"text": "评分 score"})
+    return fig
+
+
 # --------------------------------------------------------------------------- doctest data
+
+
+def _blank(mart: str) -> pl.DataFrame:
+    """An empty frame with the columns of ``mart``."""
+    return pl.DataFrame(schema=dict(MART_SPECS[mart].columns))
 
 
 def _example_records() -> pl.DataFrame:

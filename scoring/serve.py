@@ -195,7 +195,9 @@ def _voila_class() -> type[Any]:
             kept = [h for h in super().init_handlers() if h[1] not in dropped]
             refused = [(url_path_join(self.server_url, r), RefusedHandler) for r in REFUSED_ROUTES]
             landing = url_path_join(self.server_url, "voila/render", LANDING_PAGE)
-            home = [(self.server_url, tornado.web.RedirectHandler, {"url": landing})]
+            home = [
+                (self.server_url, tornado.web.RedirectHandler, {"url": landing, "permanent": False})
+            ]
             return [*refused, *kept, *home]
 
     return DashboardVoila

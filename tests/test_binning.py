@@ -237,6 +237,79 @@ def test_auto_trends_and_constraints(credit: tuple[pl.DataFrame, np.ndarray]) ->
         assert (table["bads"] >= 30).all()
 
 
+def _u_shaped(n: int, curvature: float, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Risk lowest in the middle of the range (a valley), like age or utilisation."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2.0, 2.0, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(2.5 - curvature * x**2))).astype(int)
+    return pl.DataFrame({"x": x}), y
+
+
+def _forced_iv(X: pl.DataFrame, y: np.ndarray, *trends: str) -> float:
+    return max(WoEBinner(monotonic_trend=t).fit(X, y).iv_["x"] for t in trends)
+
+
+def test_auto_picks_a_valley_only_when_the_sample_shows_it_clearly() -> None:
+    # the same U-shaped risk: clear on 20,000 rows, within noise on 400
+    X, y = _u_shaped(20_000, 0.3, 0)
+    auto = WoEBinner().fit(X, y)
+    fb = auto.bins_["x"]
+    d = np.diff(np.asarray(fb.woe[: fb.n_regular]))
+    turn = int(np.argmax(d > 0))
+    assert turn > 0
+    assert (d[:turn] < 0).all()
+    assert (d[turn:] > 0).all()
+    assert auto.monotonic_trends_ == {"x": 0}
+    assert auto.iv_["x"] == pytest.approx(_forced_iv(X, y, "valley"))
+    assert auto.iv_["x"] > 2 * _forced_iv(X, y, "ascending", "descending")
+    # None turns the test off: the better monotone trend, as before
+    mono = WoEBinner(peak_valley_min_chi2=None).fit(X, y)
+    assert mono.monotonic_trends_["x"] in (-1, 1)
+    small_X, small_y = _u_shaped(400, 0.3, 0)
+    small_mono = _forced_iv(small_X, small_y, "ascending", "descending")
+    assert _forced_iv(small_X, small_y, "peak", "valley") > small_mono
+    assert WoEBinner().fit(small_X, small_y).iv_["x"] == pytest.approx(small_mono)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(500, 6000),
+    curvature=st.floats(-1.0, 1.0),
+    threshold=st.sampled_from([0.0, 5.0, 20.0, 60.0]),
+)
+def test_auto_shape_rule(seed: int, n: int, curvature: float, threshold: float) -> None:
+    # auto = the better monotone bins unless the better of peak/valley gains at least
+    # `threshold` in IV * bads * goods / rows, and then that shape
+    X, y = _u_shaped(n, curvature, seed)
+    bads = int(y.sum())
+    if bads < 10 or bads > n - 10:
+        return
+    auto = WoEBinner(peak_valley_min_chi2=threshold).fit(X, y).iv_["x"]
+    mono = _forced_iv(X, y, "ascending", "descending")
+    shaped = _forced_iv(X, y, "peak", "valley")
+    clear = (shaped - mono) * bads * (n - bads) / n >= threshold
+    assert auto == pytest.approx(shaped if clear else mono, rel=1e-9, abs=1e-12)
+
+
+def test_auto_keeps_pure_noise_monotone() -> None:
+    # 60 features without any signal, of the kinds met in credit data (continuous, skewed
+    # counts, a spike at zero) and bad rates from 2 % to 40 %: none may look U-shaped
+    rng = np.random.default_rng(5)
+    for i in range(60):
+        n = (800, 3000, 12_000)[i % 3]
+        x = rng.normal(size=n)
+        if i % 4 == 1:
+            x = np.round(np.exp(x) * 3)
+        elif i % 4 == 2:
+            x = np.where(rng.random(n) < 0.4, 0.0, rng.gamma(2.0, size=n))
+        y = (rng.random(n) < (0.02, 0.1, 0.4)[i % 5 % 3]).astype(int)
+        X = pl.DataFrame({"x": x})
+        assert WoEBinner().fit(X, y).iv_["x"] == pytest.approx(
+            _forced_iv(X, y, "ascending", "descending"), abs=1e-12
+        ), i
+
+
 def test_categorical_rare_levels_pooled_and_unseen(credit: tuple[pl.DataFrame, np.ndarray]) -> None:
     X, y = credit
     binner = WoEBinner(rare_category_share=0.01).fit(X.select("sector"), y)

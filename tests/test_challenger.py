@@ -9,9 +9,11 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from scoring import metrics
+from scoring.binning import WoEBinner
 from scoring.challenger import GBMChallenger
 from scoring.exceptions import ConfigError, DataError, ModelError, NotFittedError
 from scoring.grades import SME_GRADES, PointsScaling
+from scoring.scorecard import Scorecard
 
 SECTOR_LOGIT = {"retail": 0.0, "farm": 0.8, "factory": -0.6, "mining": 1.2}
 
@@ -101,6 +103,33 @@ def test_monotone_constraint_holds(
     assert (curves[:, -1] - curves[:, 0]).mean() * direction > 0.01
 
 
+def test_auto_constraints_follow_the_binning_trends() -> None:
+    X, y, _ = make_credit(6000, seed=4)
+    rng = np.random.default_rng(40)  # not make_credit's seed: age must not copy debt_ratio
+    age = rng.uniform(18, 75, X.height)
+    # young and old borrowers both riskier: no monotone shape
+    u_logit = -3.0 + 0.004 * (age - 46) ** 2 + 2.0 * (X["debt_ratio"].fill_null(0.5).to_numpy())
+    y_u = rng.binomial(1, 1 / (1 + np.exp(-u_logit)))
+    X_u = X.with_columns(pl.Series("age", age))
+    model = GBMChallenger(n_splits=2).fit(X_u, np.maximum(y, y_u))
+    binner = WoEBinner().fit(X_u.drop("sector"), np.maximum(y, y_u))
+    got = model.monotone_constraints_
+    assert got == {
+        "debt_ratio": 1,
+        "years_in_business": -1,
+        "sector": 0,
+        "noise": binner.monotonic_trends_["noise"],
+        "age": 0,  # a valley: left free
+    }
+    assert {k: got[k] for k in binner.monotonic_trends_} == binner.monotonic_trends_
+    table = model.constraint_table_
+    assert table.filter(pl.col("feature") == "age")["reason"].item().startswith("peak, valley")
+    assert table.filter(pl.col("feature") == "sector")["reason"].item() == "categorical"
+    assert table["iv"].to_list()[:4] == pytest.approx(
+        [binner.iv_[c] for c in table["feature"].to_list()[:4]]
+    )
+
+
 def test_without_constraint_the_curve_is_free() -> None:
     # a U-shaped risk: with no constraint the model follows it, so the check above can fail
     rng = np.random.default_rng(3)
@@ -153,8 +182,8 @@ def test_reasons_point_at_the_planted_driver() -> None:
     assert risky.height > 20
     r = model.reasons(risky, k=3)
     assert r.columns == [f"reason_{i}_{s}" for i in (1, 2, 3) for s in ("code", "zh", "en")]
-    assert (r["reason_1_code"] == "overdue_months").mean() == 1.0
-    assert r["reason_1_zh"][0] == "逾期月数 得分偏低"
+    assert (r["reason_1_code"] == "OVERDUE_MONTHS").mean() == 1.0
+    assert r["reason_1_zh"][0] == "逾期月数得分偏低"
     assert r["reason_1_en"][0] == "months overdue lowered the score"
     # default text uses the feature name; fewer positive contributions than k gives nulls
     safe = X.filter(pl.col("overdue_months") == 0).head(200)
@@ -162,11 +191,23 @@ def test_reasons_point_at_the_planted_driver() -> None:
     assert rs.width == 15
     assert rs["reason_4_code"].null_count() == 200
     codes = rs["reason_1_code"].drop_nulls()
-    assert "overdue_months" not in codes.to_list()
+    assert "OVERDUE_MONTHS" not in codes.to_list()
     assert rs["reason_1_en"].drop_nulls().str.ends_with(" lowered the score").all()
     contrib = model.contributions(risky)
     raw = model._raw_scores(model._encode(model._scoring_frame(risky)))
     assert np.allclose(contrib.sum_horizontal().to_numpy(), raw)
+
+
+def test_reason_texts_match_the_scorecard() -> None:
+    X, y, _ = make_credit(4000, seed=12)
+    X = X.drop("sector")
+    labels = {"debt_ratio": ("负债率", "debt ratio")}
+    card = Scorecard(feature_labels=labels).fit(X, y)
+    gbm = GBMChallenger(monotone_constraints=None, n_splits=2, feature_labels=labels).fit(X, y)
+    risky = X.sort("debt_ratio", descending=True, nulls_last=True).head(5)
+    a = card.reasons(risky, k=1).row(0)
+    b = gbm.reasons(risky, k=1).row(0)
+    assert a == b == ("DEBT_RATIO", "负债率得分偏低", "debt ratio lowered the score")
 
 
 def test_points_and_grades(
@@ -308,10 +349,6 @@ _LABELS = (
     "guessed from label order; this check fits on other labels ({1, 2} or strings)"
 )
 _CHALLENGER_XFAIL = {
-    "check_estimators_unfitted": (
-        "raises scoring.exceptions.NotFittedError (a ValueError and AttributeError like "
-        "sklearn's), which is not a subclass of sklearn.exceptions.NotFittedError"
-    ),
     "check_n_features_in_after_fitting": (
         "the feature-count error is a DataError in the house message shape \"'X' must "
         "have 4 features as in fit; got 1.\", not sklearn's wording the check matches"

@@ -11,10 +11,12 @@ import pytest
 from scoring.collect import CollectionRules, build_credit_file, credit_file_schema, entity_frame
 from scoring.features import (
     AGGREGATES,
+    CONTEXT_TOTALS,
     FEATURES,
     INCOME_NORMS,
     SEGMENTS,
     SOURCES,
+    Day,
     feature_dictionary,
     feature_dictionary_markdown,
     feature_names,
@@ -133,7 +135,7 @@ def test_feature_expressions_use_only_known_columns() -> None:
         allowed = aggregates | specials | _entity_columns(segment)
         for f in features_for(segment, role=None):
             roots = set(f.expr.meta.root_names())
-            ok = allowed | (stage1 if f.stage == 2 else set())
+            ok = allowed | (stage1 | set(CONTEXT_TOTALS) if f.stage == 2 else set())
             assert roots <= ok, (f.name, roots - ok)
             used |= roots
     assert set(AGGREGATES) <= used, set(AGGREGATES) - used  # no aggregate computed for nothing
@@ -143,13 +145,37 @@ def test_source_expressions_use_columns_of_their_table() -> None:
     parents = {"loan_repayments": {"origination_date", "principal"}}
     for s in SOURCES.values():
         cols = set(TABLES[s.table].schema) | parents.get(s.table, set())
-        exprs = [s.observed, s.negative, s.ended]
+        exprs = [s.negative]
+        days = [s.observed, s.ended]
         for a in s.aggregates:
-            exprs += [a.value_at(dt.date(2012, 12, 31)), a.known, a.at]
+            exprs.append(a.value_at(dt.date(2012, 12, 31)))
+            days += [a.known, a.at]
         for e in exprs:
             if e is not None:
                 assert set(e.meta.root_names()) <= cols, (s.table, e)
+        for d in days:
+            if d is not None:
+                assert set(d.columns) <= cols, (s.table, d)
         assert (s.negative is None) == (s.ended is None), s.table
+
+
+@pytest.mark.parametrize(("month_end", "plus_days"), [(True, 0), (False, 0), (False, 1)])
+def test_day_comparisons_match_the_dates_themselves(month_end: bool, plus_days: int) -> None:
+    days = pl.date_range(dt.date(2011, 11, 1), dt.date(2013, 3, 31), "1d", eager=True)
+    firsts = days.filter(days.dt.day() == 1) if month_end else days
+    frame = pl.DataFrame({"d": pl.concat([firsts, pl.Series([None], dtype=pl.Date)])})
+    day = Day(("d",), month_end=month_end, plus_days=plus_days)
+    for s in [
+        dt.date(2012, 12, 31),
+        dt.date(2012, 12, 30),
+        dt.date(2012, 2, 29),
+        dt.date(2013, 1, 1),
+    ]:
+        got = frame.select(
+            le=day.on_or_before(s), gt=day.after(s), lt=day.before(s), value=day.expr()
+        )
+        want = got.select(le=pl.col("value") <= s, gt=pl.col("value") > s, lt=pl.col("value") < s)
+        assert got.select("le", "gt", "lt").equals(want), s
 
 
 def test_negative_features_come_from_sources_with_retention() -> None:
@@ -163,9 +189,11 @@ def test_income_norms_cover_every_income_source() -> None:
     assert set(INCOME_NORMS) == set(INCOME_SOURCES)
 
 
-def test_month_index() -> None:
-    days = pl.Series([dt.date(2010, 1, 1), dt.date(2010, 12, 31), dt.date(2014, 12, 1)])
-    assert pl.select(month_index(pl.lit(days))).to_series().to_list() == [0.0, 11.0, 59.0]
+def test_month_index_is_exact_on_first_days() -> None:
+    firsts = pl.date_range(dt.date(1950, 1, 1), dt.date(2100, 12, 1), "1mo", eager=True)
+    want = (firsts.dt.year().cast(pl.Int32) - 2010) * 12 + firsts.dt.month().cast(pl.Int32) - 1
+    got = pl.select(month_index(pl.lit(firsts))).to_series()
+    assert got.cast(pl.Int32).equals(want, check_names=False)
 
 
 def test_dictionary_frame_shape() -> None:

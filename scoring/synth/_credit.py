@@ -65,6 +65,9 @@ from scoring.synth._common import (
 from scoring.synth._entities import Segment
 
 BLOCK_YEARS = 2
+# New lending by calendar month: strong at the start of the year (开门红), slow in the
+# fourth quarter when the year's credit quotas run out.
+LENDING_SEASON = np.array([1.5, 1.1, 1.4, 1.2, 1.1, 1.2, 1.0, 0.9, 1.0, 0.6, 0.5, 0.5])
 _THETA_RANGE = (-6.0, 6.0)
 _BISECTIONS = 40
 
@@ -95,15 +98,15 @@ class CreditParams:
 
 SME_CREDIT = CreditParams(
     kind="sme",
-    base_rate=0.0175,
+    base_rate=0.025,
     rate_slope=0.6,
     unregistered_factor=1.0,
     terms=(12, 24, 36),
     term_p=(0.5, 0.3, 0.2),
     pd_intercept=-3.45,
     pd_slope=1.45,
-    cure_intercept=-5.0,
-    cure_slope=1.4,
+    cure_intercept=-4.8,
+    cure_slope=1.9,
     monthly_rate=0.0055,
     purposes=("working_capital", "equipment"),
     purpose_p=(0.65, 0.35),
@@ -112,15 +115,15 @@ SME_CREDIT = CreditParams(
 
 HOUSEHOLD_CREDIT = CreditParams(
     kind="household",
-    base_rate=0.0085,
+    base_rate=0.011,
     rate_slope=0.5,
     unregistered_factor=0.3,
     terms=(12, 24, 36),
     term_p=(0.6, 0.3, 0.1),
     pd_intercept=-3.85,
     pd_slope=1.15,
-    cure_intercept=-5.0,
-    cure_slope=1.4,
+    cure_intercept=-5.4,
+    cure_slope=2.0,
     monthly_rate=0.006,
     purposes=("agriculture", "consumption", "housing"),
     purpose_p=(0.6, 0.25, 0.15),
@@ -163,20 +166,30 @@ class CreditBook:
         return len(self.entity)
 
 
-def _eligibility(o: IntArray, term: IntArray, cal: Calendar) -> tuple[IntArray, IntArray]:
-    """First and last month index (per loan and year) at which DPD 90 may fall."""
+def _eligibility(
+    o: IntArray, term: IntArray, cal: Calendar, last: IntArray
+) -> tuple[IntArray, IntArray]:
+    """First and last month index (per loan and year) at which DPD 90 may fall.
+
+    DPD 90 in month ``m`` means the first missed payment in ``m - 2``: after the first
+    record (``o + 1``), in the same calendar year as ``m`` and by the last instalment
+    (``o + term``); the records run on while the loan is in default, up to ``last``
+    (the borrower's last active month).
+    """
     years = np.arange(cal.n_years)
     lo = np.maximum(12 * years[None, :] + 2, o[:, None] + 3)
-    hi = np.minimum(np.minimum(12 * years[None, :] + 11, (o + term)[:, None]), cal.n_months - 1)
-    return lo, hi
+    hi = np.minimum(12 * years[None, :] + 11, np.minimum(o + term + 2, last)[:, None])
+    return lo, np.minimum(hi, cal.n_months - 1)
 
 
-def _p12(pd_: FloatArray, o: IntArray, term: IntArray, cal: Calendar) -> FloatArray:
+def _p12(
+    pd_: FloatArray, o: IntArray, term: IntArray, cal: Calendar, last: IntArray
+) -> FloatArray:
     """Probability that a loan from month ``o`` reaches DPD 90 within 12 months.
 
     ``pd_`` is the borrower's ``(n, n_years)`` probability of default by year.
     """
-    lo, hi = _eligibility(o, term, cal)
+    lo, hi = _eligibility(o, term, cal, last)
     rows = np.arange(len(o))
     y0 = o // 12
     y1 = np.minimum(y0 + 1, cal.n_years - 1)
@@ -246,14 +259,14 @@ def simulate_credit(
 ) -> CreditBook:
     """Originate loans month by month and draw the defaults year by year."""
     n = seg.n
-    pd_ = params.pd(seg.latent)
+    pd_ = params.pd(seg.state)
     u_default = rng.random((n, cal.n_years))
     v_month = rng.random((n, cal.n_years))
     blocked_until = np.zeros(n, dtype=np.int64)
     min_term = min(params.terms)
     term_arr = np.array(params.terms, dtype=np.int64)
     term_p = np.array(params.term_p)
-    season = 1.0 + 0.15 * np.cos(2.0 * np.pi * (np.arange(12) - 2) / 12.0)
+    season = LENDING_SEASON / LENDING_SEASON.mean()
     # An entity still registered at the data end lives on: its loans may run past it.
     life_stop = np.where(seg.stop < cal.n_months, seg.stop, cal.n_months + 120)
     last_full_cohort = cal.n_months - 13
@@ -278,7 +291,7 @@ def simulate_credit(
             fits = (term_arr[None, :] <= room[:, None]).sum(axis=1)
             term = np.where(term <= room, term, term_arr[np.maximum(fits - 1, 0)])
             o = np.full(n, k, dtype=np.int64)
-            p12 = _p12(pd_, o, term, cal)
+            p12 = _p12(pd_, o, term, cal, life_stop - 1)
             if effects is not None:
                 n_active = np.bincount(seg.region, active, minlength=n_regions)
                 before = np.bincount(seg.region, rate, minlength=n_regions)
@@ -321,7 +334,9 @@ def simulate_credit(
             default_month = np.concatenate([default_month, grow])
         # Year end: which entities fail this year, and with them all their eligible loans.
         ent = np.concatenate(chunks["entity"])
-        lo, hi = _eligibility(np.concatenate(chunks["o"]), np.concatenate(chunks["term"]), cal)
+        lo, hi = _eligibility(
+            np.concatenate(chunks["o"]), np.concatenate(chunks["term"]), cal, life_stop[ent] - 1
+        )
         n_y = np.maximum(hi[:, y] - lo[:, y] + 1, 0)
         bad = (default_year < 0) & (n_y > 0) & (u_default[ent, y] < pd_[ent, y])
         default_year = np.where(bad, y, default_year)
@@ -332,7 +347,7 @@ def simulate_credit(
     entity = np.concatenate(chunks["entity"])
     o_all = np.concatenate(chunks["o"])
     t_all = np.concatenate(chunks["term"])
-    lo, hi = _eligibility(o_all, t_all, cal)
+    lo, hi = _eligibility(o_all, t_all, cal, life_stop[entity] - 1)
     m_all = len(entity)
     last = np.where(
         default_year >= 0,

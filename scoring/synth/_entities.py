@@ -76,7 +76,7 @@ HH_STATIC_SD = np.sqrt(0.85)
 HH_SHOCK_SD = np.sqrt(0.15)
 SHOCK_RHO = 0.65
 HOUSEHOLDS_PER_VILLAGE = 200
-REGISTERED_BEFORE_START = 0.45  # share of control-region households with a file before data_start
+REGISTERED_BEFORE_START = 0.65  # share of control-region households with a file before data_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +135,7 @@ class Segment:
     first: IntArray
     stop: IntArray
     latent: FloatArray
+    prior: FloatArray
     size: IntArray
     frame: pl.DataFrame
     tax_discipline: FloatArray | None = None
@@ -149,6 +150,15 @@ class Segment:
     @property
     def n(self) -> int:
         return len(self.region)
+
+    @property
+    def state(self) -> FloatArray:
+        """Creditworthiness at the start of each year (the year before's ``latent``).
+
+        ``state[:, y]`` is what the entity was at December 31 of year ``y - 1``: it drives
+        the defaults of year ``y``, and the records up to that day were drawn from it.
+        """
+        return np.concatenate([self.prior[:, None], self.latent[:, :-1]], axis=1)
 
     def subset(self, idx: IntArray) -> Segment:
         """The entities ``idx`` only (every per-entity array and column cut the same way)."""
@@ -288,7 +298,8 @@ def build_smes(rng: np.random.Generator, geog: Geography, cal: Calendar, n: int)
         + _SIZE_SHIFT[size]
         + _INDUSTRY_SHIFT[industry]
     )
-    latent = static[:, None] + ar1(rng, n, cal.n_years, rho=SHOCK_RHO, sd=SME_SHOCK_SD)
+    path = static[:, None] + ar1(rng, n, cal.n_years + 1, rho=SHOCK_RHO, sd=SME_SHOCK_SD)
+    prior, latent = path[:, 0], path[:, 1:]
     # Tax discipline: mostly creditworthiness, partly a habit of its own.
     tax_discipline = 0.9 * latent + 0.45 * rng.normal(0.0, 1.0, n)[:, None]
 
@@ -349,6 +360,7 @@ def build_smes(rng: np.random.Generator, geog: Geography, cal: Calendar, n: int)
         first=first,
         stop=stop,
         latent=latent,
+        prior=prior,
         size=size,
         frame=frame,
         tax_discipline=tax_discipline,
@@ -450,7 +462,8 @@ def build_households(
     ids = ascii_series("household_id", hid)
 
     static = rng.normal(0.0, HH_STATIC_SD, n) + geog.region_shift[region]
-    latent = static[:, None] + ar1(rng, n, cal.n_years, rho=SHOCK_RHO, sd=HH_SHOCK_SD)
+    path = static[:, None] + ar1(rng, n, cal.n_years + 1, rho=SHOCK_RHO, sd=HH_SHOCK_SD)
+    prior, latent = path[:, 0], path[:, 1:]
     income = choose_rows(rng, _INCOME_P[None, :] * np.exp(_INCOME_BETA[None, :] * static[:, None]))
     members = np.minimum(1 + rng.poisson(2.8, n), 12)
     lab_p = np.clip(0.55 + 0.15 * static, 0.2, 0.9)
@@ -506,6 +519,7 @@ def build_households(
         first=np.zeros(n, dtype=np.int64),
         stop=np.full(n, cal.n_months, dtype=np.int64),
         latent=latent,
+        prior=prior,
         size=np.zeros(n, dtype=np.int64),
         frame=frame,
         registered_month=reg_month,

@@ -55,29 +55,38 @@ def _year_day(
 
 
 def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:
-    """Monthly electricity bills of the households the grid company reports on."""
+    """Monthly electricity bills of the households the grid company reports on, and the
+    water bills of those on a village water scheme."""
     assert seg.members is not None
     n = seg.n
-    has = rng.random(n) < 0.92
-    level = np.log(110.0 * seg.members**0.6) + rng.normal(0.0, 0.4, n)
-    ent, k = panel(seg.first, np.where(has, seg.stop, seg.first))
-    keep = rng.random(len(ent)) >= 0.005
-    ent, k = ent[keep], k[keep]
-    rows = len(ent)
-    summer = 1.0 + 0.3 * np.sin(np.pi * (k % 12) / 11.0)
-    usage = np.round(np.exp(level[ent] + rng.normal(0.0, 0.15, rows)) * summer, 1)
-    risk = -seg.latent[ent, k // 12]
-    return pl.DataFrame(
-        [
-            const("entity_type", "household", rows),
-            seg.ids.gather(ent).alias("entity_id"),
-            const("utility", "electricity", rows),
-            date_series("month", cal.month_start(k)),
-            pl.Series("usage", usage, dtype=pl.Float64),
-            pl.Series("amount_due", np.round(usage * 0.6, 2), dtype=pl.Float64),
-            pl.Series("days_late", late_days(rng, risk, -1.9, 1.9), dtype=pl.Int64),
-        ]
-    )
+    parts = []
+    for utility, share, base_use, price in (
+        ("electricity", 0.92, 110.0, 0.6),
+        ("water", 0.55, 6.0, 2.0),
+    ):
+        has = rng.random(n) < share
+        level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
+        ent, k = panel(seg.first, np.where(has, seg.stop, seg.first))
+        keep = rng.random(len(ent)) >= 0.005
+        ent, k = ent[keep], k[keep]
+        rows = len(ent)
+        summer = 1.0 + (0.3 if utility == "electricity" else 0.1) * np.sin(np.pi * (k % 12) / 11.0)
+        usage = np.round(np.exp(level[ent] + rng.normal(0.0, 0.15, rows)) * summer, 1)
+        risk = -seg.latent[ent, k // 12]
+        parts.append(
+            pl.DataFrame(
+                [
+                    const("entity_type", "household", rows),
+                    seg.ids.gather(ent).alias("entity_id"),
+                    const("utility", utility, rows),
+                    date_series("month", cal.month_start(k)),
+                    pl.Series("usage", usage, dtype=pl.Float64),
+                    pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
+                    pl.Series("days_late", late_days(rng, risk, -2.4, 2.3), dtype=pl.Int64),
+                ]
+            )
+        )
+    return pl.concat(parts)
 
 
 def agri_subsidies(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:

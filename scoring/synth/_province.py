@@ -387,8 +387,8 @@ class _Run:
         self.write(
             "tax_filings",
             (
-                _sme_records.tax_filings(self.sme.subset(b), self.cal, self.rng(f"tax_filings:{i}"))
-                for i, b in enumerate(_blocks(self.sme.n))
+                _sme_records.tax_filings(part, self.cal, self.rng(f"tax_filings:{i}"), growth)
+                for i, part, growth in self._sme_blocks()
             ),
         )
         df = _sme_records.tax_violations(

@@ -33,6 +33,8 @@ _SI_REGISTERED = np.array([0.6, 0.9, 0.98])
 _KWH = np.array([2500.0, 25000.0, 250000.0])
 _WATER = np.array([40.0, 400.0, 4000.0])
 _AUTHORITY_P = np.array([0.30, 0.15, 0.20, 0.15, 0.20])
+GROWTH_SLOPE = 0.12  # yearly log growth of activity per unit of creditworthiness
+GROWTH_NOISE = 0.03
 
 
 def _exposure(seg: Segment, cal: Calendar) -> FloatArray:
@@ -48,15 +50,20 @@ def growth_path(seg: Segment, cal: Calendar, rng: np.random.Generator) -> FloatA
 
     Drives the employee count and electricity use, so the trends carry the risk.
     """
-    g = 0.10 * seg.latent + rng.normal(0.0, 0.06, seg.latent.shape)
+    g = GROWTH_SLOPE * seg.latent + rng.normal(0.0, GROWTH_NOISE, seg.latent.shape)
     before = np.cumsum(g, axis=1) - g
     within = (np.arange(cal.n_months) % 12 + 1) / 12.0
     year = np.arange(cal.n_months) // 12
     return np.asarray(before[:, year] + g[:, year] * within[None, :])
 
 
-def tax_filings(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:
-    """One filing per active month: declared revenue, tax payable and paid, filing dates."""
+def tax_filings(
+    seg: Segment, cal: Calendar, rng: np.random.Generator, growth: FloatArray
+) -> pl.DataFrame:
+    """One filing per active month: declared revenue, tax payable and paid, filing dates.
+
+    Revenue follows the firm's activity growth (as its payroll and power use do).
+    """
     assert seg.tax_discipline is not None
     n = seg.n
     revenue_i = _REVENUE_MEDIAN[seg.size] * np.exp(rng.normal(0.0, 0.5, n))
@@ -71,7 +78,8 @@ def tax_filings(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.Dat
     late = ~missing & (rng.random(rows) < logistic(-1.15 - 0.5 * t))
     zero = ~missing & (rng.random(rows) < logistic(zero_i[ent] - 0.5 * c))
     season = 1.0 + 0.12 * np.sin(2.0 * np.pi * (k % 12) / 12.0)
-    revenue = revenue_i[ent] * np.exp(0.2 * c) * season * np.exp(rng.normal(0.0, 0.25, rows))
+    revenue = revenue_i[ent] * np.exp(0.2 * c + growth[ent, k]) * season
+    revenue = revenue * np.exp(rng.normal(0.0, 0.12, rows))
     revenue = np.where(zero | missing, 0.0, np.round(revenue, 2))
     payable = np.round(revenue * tax_rate[ent], 2)
     arrears = (payable > 0) & (rng.random(rows) < logistic(-2.0 - 0.6 * t))
@@ -161,7 +169,7 @@ def social_insurance(
     wage = 2500.0 + 250.0 * (k // 12)
     due = np.round(employees * wage * 0.30, 2)
     c = seg.latent[ent, k // 12]
-    arrears = (due > 0) & (rng.random(rows) < logistic(-3.4 - 1.5 * c))
+    arrears = (due > 0) & (rng.random(rows) < logistic(-3.3 - 1.9 * c))
     paid = np.where(arrears, np.round(due * rng.uniform(0.0, 0.8, rows), 2), due)
     return pl.DataFrame(
         [
@@ -201,7 +209,7 @@ def utilities(
         ent, k = ent[keep], k[keep]
         rows = len(ent)
         summer = 1.0 + (0.25 if utility == "electricity" else 0.1) * np.sin(np.pi * (k % 12) / 11.0)
-        usage = np.exp(level[ent] + growth[ent, k] + rng.normal(0.0, 0.1, rows)) * summer
+        usage = np.exp(level[ent] + growth[ent, k] + rng.normal(0.0, 0.04, rows)) * summer
         usage = np.round(np.minimum(usage, 5e7), 1)
         risk = -seg.latent[ent, k // 12]
         parts.append(
@@ -213,7 +221,7 @@ def utilities(
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, -2.6), dtype=pl.Int64),
+                    pl.Series("days_late", late_days(rng, risk, -3.0, 2.0), dtype=pl.Int64),
                 ]
             )
         )

@@ -122,7 +122,7 @@ def true_pd(
         key = ent * cal.n_years + y
         obs = np.isin(key, observed)
         bad = np.isin(key, defaulted)
-        year_pd = params.pd(seg.latent[ent, y])
+        year_pd = params.pd(seg.state[ent, y])
         pd_ = np.where(obs, np.where(at_risk[ent], year_pd, 0.0), year_pd)
         parts.append(
             pl.DataFrame(
