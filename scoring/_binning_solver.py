@@ -33,7 +33,9 @@ __all__ = [
     "Constraints",
     "Partition",
     "Trend",
+    "bin_deviance",
     "categorical_prebins",
+    "feasible_bins",
     "greedy_splits",
     "numeric_prebins",
     "quantile_grid",
@@ -76,12 +78,77 @@ def woe_iv(
 
 @dataclass(frozen=True)
 class Constraints:
-    """Per-bin feasibility limits (absolute counts) and the optional bin-count limit."""
+    """Per-bin feasibility limits (absolute counts) and the optional bin-count limit.
+
+    ``waiver_chi2``: a bin short of ``min_bads`` bads (or ``min_goods`` goods) is still
+    feasible, with at least one of each, when its bad count departs from the overall bad
+    rate with a likelihood-ratio statistic (:func:`bin_deviance`) of at least this much:
+    many rows then vouch for a bin that few events alone could not. ``None``: no waiver.
+    """
 
     min_count: int = 1
     min_bads: int = 1
     min_goods: int = 1
     max_bins: int | None = None
+    waiver_chi2: float | None = None
+
+
+def bin_deviance(
+    counts: npt.ArrayLike, bads: npt.ArrayLike, bad_rate: float
+) -> npt.NDArray[np.float64]:
+    """Likelihood-ratio (G) statistic of ``bads`` in ``counts`` rows against ``bad_rate``.
+
+    ``2 * (b ln(b / E) + g ln(g / (n - E)))`` with ``E = n * bad_rate`` and ``g = n - b``
+    (``0 ln 0 = 0``); chi-square with one degree of freedom when the bin holds rows drawn
+    at the overall rate. Empty bins give 0.
+
+    Examples
+    --------
+    >>> bin_deviance([2000, 536], [3, 1], 0.018).round(1).tolist()
+    [51.6, 12.9]
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    b = np.asarray(bads, dtype=np.float64)
+    g = n - b
+    e = n * bad_rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tb = np.where(b > 0, b * np.log(b / e), 0.0)
+        tg = np.where(g > 0, g * np.log(g / (n - e)), 0.0)
+    out: npt.NDArray[np.float64] = np.where(n > 0, 2.0 * (tb + tg), 0.0)
+    return out
+
+
+def feasible_bins(
+    counts: npt.ArrayLike,
+    bads: npt.ArrayLike,
+    c: Constraints,
+    *,
+    total_bads: float,
+    total_goods: float,
+) -> npt.NDArray[np.bool_]:
+    """Whether bins of these row and bad counts meet the per-bin constraints (element-wise).
+
+    Examples
+    --------
+    At a 1.8 % bad rate, 3 bads in 2,000 rows (36 expected) are clear evidence of a safe
+    segment; 1 bad in 536 rows (9.6 expected) is not; 50 rows are too few in any case:
+
+    >>> c = Constraints(min_count=100, min_bads=5, min_goods=5, waiver_chi2=24.0)
+    >>> feasible_bins([2000, 536, 600, 50], [3, 1, 30, 10], c, total_bads=180,
+    ...               total_goods=9820).tolist()
+    [True, False, True, False]
+    """
+    n = np.asarray(counts, dtype=np.int64)
+    b = np.asarray(bads, dtype=np.int64)
+    g = n - b
+    ok_b = b >= c.min_bads
+    ok_g = g >= c.min_goods
+    if c.waiver_chi2 is not None and not (ok_b & ok_g).all():
+        clear = bin_deviance(n, b, total_bads / (total_bads + total_goods)) >= c.waiver_chi2
+        ok_b = ok_b | (clear & (b >= 1))
+        ok_g = ok_g | (clear & (g >= 1))
+    out: npt.NDArray[np.bool_] = (n >= max(c.min_count, 1)) & ok_b & ok_g
+    return out
 
 
 # --------------------------------------------------------------------------- pre-binning
@@ -171,13 +238,8 @@ def greedy_splits(
         s = np.arange(lo + 1, hi)
         nl, bl = cn[s] - cn[lo], cb[s] - cb[lo]
         nr, br = cn[hi] - cn[s], cb[hi] - cb[s]
-        ok = (
-            (nl >= c.min_count)
-            & (nr >= c.min_count)
-            & (bl >= c.min_bads)
-            & (br >= c.min_bads)
-            & (nl - bl >= c.min_goods)
-            & (nr - br >= c.min_goods)
+        ok = feasible_bins(nl, bl, c, total_bads=total_bads, total_goods=total_goods) & (
+            feasible_bins(nr, br, c, total_bads=total_bads, total_goods=total_goods)
         )
         if not ok.any():
             return -1.0, -1
@@ -322,12 +384,11 @@ def _segment_tables(
     cb = np.concatenate(([0], np.cumsum(bads)))
     n = cn[None, :] - cn[:, None]
     b = cb[None, :] - cb[:, None]
-    g = n - b
     upper = np.triu(np.ones(n.shape, dtype=bool), k=1)
     n_safe = np.where(upper, n, 0)
     b_safe = np.where(upper, b, 0)
     woe, iv = woe_iv(b_safe, n_safe - b_safe, total_bads, total_goods)
-    valid = upper & (n >= max(c.min_count, 1)) & (b >= c.min_bads) & (g >= c.min_goods)
+    valid = upper & feasible_bins(n_safe, b_safe, c, total_bads=total_bads, total_goods=total_goods)
     return woe, iv, valid
 
 

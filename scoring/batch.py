@@ -8,6 +8,11 @@ scores every entity of the credit file on that snapshot (observable or not) and 
 The model takes the raw credit-file rows: no preprocessing happens here beyond passing
 integer features as floats (the pyfunc's signature; the model casts them back).
 
+Each scoring also records the champion's health for the dashboards (the ``model_health``
+mart, :func:`write_model_health`): its AUC, KS and Gini per region and province-wide on the
+training, test and out-of-time samples of its run, and on the scored snapshot (where
+outcomes are observable), with the score PSI against its training scores.
+
 ``engine="polars"`` scores in this process. ``engine="spark"`` is reserved for scoring
 past one machine with MLflow's Spark UDF (issue 9) and is refused for now.
 
@@ -26,7 +31,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -34,10 +39,24 @@ from scoring.config import WorkbenchConfig
 from scoring.exceptions import ConfigError, DataError
 from scoring.exports import SCORED_SCHEMA, scored_path
 from scoring.features import features_for
-from scoring.storage import write_parquet
-from scoring.training import read_credit_file
+from scoring.geo import REGION_CODES
+from scoring.marts import PROVINCE_CODE, write_mart
+from scoring.metrics import metrics_by_group
+from scoring.storage import scan_table, write_parquet
+from scoring.training import SPLITS, read_credit_file
 
-__all__ = ["ENGINES", "ScoreResult", "score_frame", "score_snapshot"]
+if TYPE_CHECKING:
+    from scoring.lifecycle import AliasedModel
+
+__all__ = [
+    "ENGINES",
+    "ScoreResult",
+    "champion_health",
+    "health_path",
+    "score_frame",
+    "score_snapshot",
+    "write_model_health",
+]
 
 Engine = Literal["polars", "spark"]
 ENGINES: tuple[Engine, ...] = ("polars", "spark")
@@ -151,6 +170,9 @@ def score_snapshot(
         run_id=loaded.run_id,
     )
     path = write_parquet(frame, scored_path(config, segment=segment, as_of=as_of))
+    health = champion_health(frame, rows, loaded=loaded, segment=segment, as_of=as_of)
+    write_parquet(health, health_path(config, segment=segment, as_of=as_of))
+    write_model_health(config)
     counts = frame.group_by("grade").len().sort("grade")
     return ScoreResult(
         path=path,
@@ -161,3 +183,154 @@ def score_snapshot(
         seconds=time.perf_counter() - t0,
         grades=dict(zip(counts.get_column("grade"), counts.get_column("len"), strict=True)),
     )
+
+
+# --------------------------------------------------------------------------- model health
+
+_HEALTH_SCHEMA: dict[str, pl.DataType] = {
+    "region_code": pl.String(),
+    "snapshot_date": pl.Date(),
+    "segment": pl.String(),
+    "model_name": pl.String(),
+    "model_version": pl.String(),
+    "alias": pl.String(),
+    "sample": pl.String(),
+    "n": pl.Int64(),
+    "auc": pl.Float64(),
+    "ks": pl.Float64(),
+    "gini": pl.Float64(),
+    "psi": pl.Float64(),
+}
+
+
+def health_path(config: WorkbenchConfig, *, segment: str, as_of: dt.date) -> Path:
+    """``paths.scored/<segment>/health/<as_of>.parquet``: the champion's health rows.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> health_path(load_config(), segment="sme", as_of=dt.date(2013, 12, 31)).parent.name
+    'health'
+    """
+    return config.paths.scored / segment / "health" / f"{as_of.isoformat()}.parquet"
+
+
+def champion_health(
+    scored: pl.DataFrame,
+    rows: pl.DataFrame,
+    *,
+    loaded: AliasedModel,
+    segment: str,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """Health rows of the champion: its run's samples and the scored snapshot.
+
+    One row per region (with at least one row) and province-wide (``440000``) per
+    sample ``train``, ``test``, ``oot`` (from the run's metrics; the snapshot is the last
+    of the sample's snapshots) and ``scored`` (AUC, KS, Gini on the observable rows of
+    ``as_of``, null without both outcomes; PSI of the scores against the training scores).
+    """
+    out: list[dict[str, object]] = []
+    base = {
+        "segment": segment,
+        "model_name": loaded.name,
+        "model_version": loaded.version,
+        "alias": loaded.alias,
+    }
+    m = loaded.metrics
+    snaps = {
+        "train": loaded.params.get("train_snapshots", ""),
+        "test": loaded.params.get("train_snapshots", ""),
+        "oot": loaded.params.get("oot_snapshots", ""),
+    }
+    psis = {"train": 0.0, "test": m.get("psi_train_test"), "oot": m.get("psi_train_oot")}
+    for split in SPLITS:
+        if not snaps[split] or f"{split}_n" not in m:
+            continue
+        day = max(dt.date.fromisoformat(d) for d in snaps[split].split(","))
+        common = {**base, "snapshot_date": day, "sample": split}
+        out.append(
+            {
+                **common,
+                "region_code": PROVINCE_CODE,
+                "n": int(m[f"{split}_n"]),
+                "auc": m.get(f"{split}_auc"),
+                "ks": m.get(f"{split}_ks"),
+                "gini": m.get(f"{split}_gini"),
+                "psi": psis[split],
+            }
+        )
+        for code in REGION_CODES:
+            key = f"region/{code}/{split}"
+            if f"{key}_n" in m:
+                out.append(
+                    {
+                        **common,
+                        "region_code": code,
+                        "n": int(m[f"{key}_n"]),
+                        "auc": m.get(f"{key}_auc"),
+                        "ks": m.get(f"{key}_ks"),
+                        "gini": m.get(f"{key}_gini"),
+                        "psi": None,
+                    }
+                )
+    common = {**base, "snapshot_date": as_of, "sample": "scored"}
+    seen = rows.select("region_code", "default", "observable").with_columns(scored.get_column("pd"))
+    obs = seen.filter(pl.col("observable"))
+    by = (
+        metrics_by_group(
+            obs.get_column("default").to_numpy(),
+            obs.get_column("pd").to_numpy(),
+            obs.get_column("region_code").to_numpy(),
+        )
+        if obs.height and obs.get_column("default").n_unique() == 2
+        else None
+    )
+    whole = (
+        metrics_by_group(
+            obs.get_column("default").to_numpy(),
+            obs.get_column("pd").to_numpy(),
+            [PROVINCE_CODE] * obs.height,
+        ).row(0, named=True)
+        if by is not None
+        else {}
+    )
+    out.append(
+        {
+            **common,
+            "region_code": PROVINCE_CODE,
+            "n": scored.height,
+            "auc": whole.get("auc"),
+            "ks": whole.get("ks"),
+            "gini": whole.get("gini"),
+            "psi": loaded.credit_model.score_psi(scored.get_column("score").to_numpy()),
+        }
+    )
+    stats = {} if by is None else {r["group"]: r for r in by.iter_rows(named=True)}
+    counts = scored.group_by("region_code").len()
+    for code, n in counts.sort("region_code").iter_rows():
+        r = stats.get(code, {})
+        out.append(
+            {
+                **common,
+                "region_code": code,
+                "n": int(n),
+                "auc": r.get("auc"),
+                "ks": r.get("ks"),
+                "gini": r.get("gini"),
+                "psi": None,
+            }
+        )
+    return pl.DataFrame(out, schema=_HEALTH_SCHEMA)
+
+
+def write_model_health(config: WorkbenchConfig) -> Path | None:
+    """Gather every segment's champion health rows into the ``model_health`` mart.
+
+    Returns the mart's path, or None when no segment has been scored yet.
+    """
+    files = sorted(config.paths.scored.glob("*/health/*.parquet"))
+    if not files:
+        return None
+    frame = pl.concat([scan_table(f).collect() for f in files], how="vertical")
+    return write_mart("model_health", frame.select(list(_HEALTH_SCHEMA)), config=config)

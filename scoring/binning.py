@@ -8,6 +8,14 @@ per-bin terms and the shape constraint only involves neighbouring bins, so the o
 found exactly by dynamic programming over pre-bin boundaries, subject to a minimum bin
 share, minimum bads and goods per bin and an optional maximum bin count.
 
+Minimum bad and good counts keep the WoE of a bin from resting on a handful of events,
+but they would also forbid the most telling bins of all: a large segment with almost no
+bads (3 bads in 900 rows where 110 were expected). So the counts are waived, down to one
+bad and one good, for a bin whose likelihood-ratio statistic against the overall bad rate,
+``2 * (b ln(b / E) + g ln(g / (n - E)))`` with ``E`` the expected bads, reaches
+``min_count_waiver_chi2`` (default 24, a chi-square tail probability of about one in a
+million): there many rows vouch for what few events could not.
+
 ``"auto"`` takes the better (by IV) of ascending and descending, unless a single turning
 point (peak or valley, as for age or credit utilisation) is clearly better:
 ``(IV_shape - IV_monotone) * n_bads * n_goods / n_rows >= peak_valley_min_chi2``. The
@@ -275,6 +283,19 @@ def _check_share(name: str, value: Any) -> float:
         or not 0.0 <= float(value) < 1.0
     ):
         raise ConfigError(f"'{name}' must be a number in [0, 1); got {value!r}.")
+    return float(value)
+
+
+def _check_optional_chi2(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.integer | np.floating)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigError(f"'{name}' must be a finite number >= 0 or None; got {value!r}.")
     return float(value)
 
 
@@ -572,10 +593,15 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     max_n_prebins : int, default 50
         Fine pre-bins per feature before merging (quantiles for numeric features; levels,
         pooled by bad-rate order beyond this, for categorical ones).
-    min_bin_share : float, default 0.05
+    min_bin_share : float, default 0.03
         Minimum share of all training rows in every regular bin.
     min_bad_count, min_good_count : int, default 5
-        Minimum bads and goods in every regular bin.
+        Minimum bads and goods in every regular bin, waived (down to one) for a bin that
+        clearly departs from the overall bad rate, see ``min_count_waiver_chi2``.
+    min_count_waiver_chi2 : float or None, default 24.0
+        A bin short of ``min_bad_count`` bads or ``min_good_count`` goods is still allowed
+        when the likelihood-ratio statistic of its bads against the overall bad rate
+        reaches this value (see the module docstring); ``None``: no waiver.
     max_n_bins : int or None, default None
         Maximum number of regular bins (missing and special bins not counted).
     monotonic_trend : str or mapping, default "auto"
@@ -658,12 +684,13 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self,
         *,
         max_n_prebins: int = 50,
-        min_bin_share: float = 0.05,
+        min_bin_share: float = 0.03,
         min_bad_count: int = 5,
         min_good_count: int = 5,
         max_n_bins: int | None = None,
         monotonic_trend: TrendName | Mapping[str, TrendName] = "auto",
         peak_valley_min_chi2: float | None = 24.0,
+        min_count_waiver_chi2: float | None = 24.0,
         categorical_features: Sequence[str] | None = None,
         rare_category_share: float = 0.01,
         special_codes: Sequence[SpecialCode] | Mapping[str, Sequence[SpecialCode]] | None = None,
@@ -678,6 +705,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.max_n_bins = max_n_bins
         self.monotonic_trend = monotonic_trend
         self.peak_valley_min_chi2 = peak_valley_min_chi2
+        self.min_count_waiver_chi2 = min_count_waiver_chi2
         self.categorical_features = categorical_features
         self.rare_category_share = rare_category_share
         self.special_codes = special_codes
@@ -694,16 +722,8 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         min_goods = _check_int("min_good_count", self.min_good_count, 0)
         max_bins = None if self.max_n_bins is None else _check_int("max_n_bins", self.max_n_bins, 1)
         rare = _check_share("rare_category_share", self.rare_category_share)
-        pv = self.peak_valley_min_chi2
-        if pv is not None and (
-            isinstance(pv, bool)
-            or not isinstance(pv, int | float | np.integer | np.floating)
-            or not math.isfinite(pv)
-            or pv < 0
-        ):
-            raise ConfigError(
-                f"'peak_valley_min_chi2' must be a finite number >= 0 or None; got {pv!r}."
-            )
+        pv = _check_optional_chi2("peak_valley_min_chi2", self.peak_valley_min_chi2)
+        waiver = _check_optional_chi2("min_count_waiver_chi2", self.min_count_waiver_chi2)
         unseen = _check_choice("unseen", self.unseen, _UNSEEN)
         if self.n_jobs is not None and (
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0
@@ -768,10 +788,11 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 min_bads=min_bads,
                 min_goods=min_goods,
                 max_bins=max_bins,
+                waiver_chi2=waiver,
             ),
             trend=trend_map,
             default_trend=default_trend,
-            peak_valley_min_chi2=None if pv is None else float(pv),
+            peak_valley_min_chi2=pv,
             categorical=frozenset(categorical),
             rare_min_count=math.ceil(rare * n_rows - 1e-9),
             specials=specials,

@@ -61,6 +61,10 @@ _AUTO_SPLITS_MAX_ROWS = 200_000
 
 _THREADED_MIN_ROWS = 20_000
 
+_MIN_TREND_BINS = 3
+"""``"auto"`` constrains a non-binary feature only when its WoE rises or falls over at
+least this many bins."""
+
 _TREND_MAX_ROWS = 200_000
 """``"auto"`` reads the WoE trends from at most this many rows."""
 
@@ -532,8 +536,10 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
         The binner picks ascending or descending WoE by IV, or a peak / valley shape
         when its IV gain is too large to be noise; peak, valley and single-bin features
-        get trend 0 and stay free here. The binning reads at most ``_TREND_MAX_ROWS``
-        rows (a seeded sample).
+        get trend 0 and stay free here. So do non-binary features with fewer than
+        ``_MIN_TREND_BINS`` bins: two bins are monotone whatever the shape, and for an
+        integer-coded category (education 1..6, say) they prove no order. The binning
+        reads at most ``_TREND_MAX_ROWS`` rows (a seeded sample).
         """
         names = list(frame.columns)
         numeric = [c for c in names if c not in cats]
@@ -557,6 +563,12 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     trend = int(np.sign(binner.monotonic_trends_.get(c, 0)))
                     iv = float(binner.iv_.get(c, 0.0))
                     reason = "monotone WoE" if trend else "peak, valley or single bin: left free"
+                    binary = sub[c].drop_nulls().n_unique() <= 2
+                    if trend and not binary and binner.bins_[c].n_regular < _MIN_TREND_BINS:
+                        # two bins always look monotone; on a coded or lumpy feature they
+                        # say nothing about the order of the values inside each bin
+                        trend = 0
+                        reason = f"fewer than {_MIN_TREND_BINS} bins: left free"
                 out[c] = trend
                 rows.append({"feature": c, "constraint": trend, "iv": iv, "reason": reason})
         rows.extend(

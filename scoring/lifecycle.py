@@ -41,7 +41,7 @@ import polars as pl
 from scoring.config import ModelGateConfig, WorkbenchConfig
 from scoring.exceptions import ConfigError, TrackingError
 from scoring.tracking import LoggedRun, connect, experiment_name, mlflow_quiet
-from scoring.training import calibration_verdict
+from scoring.training import CreditModel, calibration_verdict
 
 with mlflow_quiet():
     import mlflow
@@ -415,6 +415,12 @@ class AliasedModel:
     alias: str
     model: Any
     """The loaded ``mlflow.pyfunc.PyFuncModel``: ``predict(pandas frame)``."""
+    credit_model: CreditModel
+    """The fitted model inside it (reference score distribution, features)."""
+    metrics: dict[str, float]
+    """The version's run metrics (per split and region)."""
+    params: dict[str, str]
+    """The version's run params (the effective settings)."""
 
 
 def load_by_alias(config: WorkbenchConfig, *, segment: str, alias: str = CHAMPION) -> AliasedModel:
@@ -440,6 +446,7 @@ def load_by_alias(config: WorkbenchConfig, *, segment: str, alias: str = CHAMPIO
             )
         try:
             model = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+            run = client.get_run(str(version.run_id))
         except MlflowException as exc:
             raise _run_failure(target.uri, f"loading {name}@{alias}", exc) from exc
     return AliasedModel(
@@ -448,4 +455,7 @@ def load_by_alias(config: WorkbenchConfig, *, segment: str, alias: str = CHAMPIO
         run_id=str(version.run_id),
         alias=alias,
         model=model,
+        credit_model=model.unwrap_python_model().model,
+        metrics=dict(run.data.metrics),
+        params=dict(run.data.params),
     )

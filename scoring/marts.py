@@ -286,15 +286,18 @@ MART_SPECS: dict[str, MartSpec] = {
                 "region_code": _STR,
                 "year": _YEAR,
                 "level": _STR,
+                "households": _INT,
                 "units": _INT,
                 "credit_units": _INT,
                 "share": _FLOAT,
             },
             keys=("region_code", "year", "level"),
-            size="units",
+            size="households",
             description="level village|town: villages (towns) rated in the year and how many "
             "reached credit village (town) status, from ratings/village_ratings.parquet and "
-            "ratings/town_ratings.parquet.",
+            "ratings/town_ratings.parquet. The group size is the households registered in the "
+            "region at the year end: a status describes a place, the people in it are who "
+            "suppression protects.",
         ),
         _spec(
             "pilot_vs_control",
@@ -1050,8 +1053,21 @@ def _rural_units(inp: _Inputs) -> pl.DataFrame | None:
         )
     if not parts:
         return None
-    frame = pl.concat(parts).collect()
-    frame = _with_province(frame, ("region_code", "year", "level"), ("units", "credit_units"))
+    households = (
+        _registered(inp)
+        .filter(pl.col("segment") == "household")
+        .group_by("region_code", "year")
+        .agg(households=pl.len().cast(_INT))
+    )
+    frame = (
+        pl.concat(parts)
+        .join(households, on=["region_code", "year"], how="left")
+        .with_columns(pl.col("households").fill_null(0))
+        .collect()
+    )
+    frame = _with_province(
+        frame, ("region_code", "year", "level"), ("households", "units", "credit_units")
+    )
     return frame.with_columns(share=_ratio("credit_units", "units"))
 
 

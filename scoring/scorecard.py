@@ -104,7 +104,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     >>> card.features_
     ('debt_ratio', 'years')
     >>> card.points(X.head(3)).tolist()
-    [560, 596, 573]
+    [559, 599, 562]
     >>> card.reasons(X.head(1), k=1).row(0)
     ('DEBT_RATIO', 'debt_ratio得分偏低', 'debt_ratio lowered the score')
     """
@@ -113,7 +113,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self,
         *,
         binner: WoEBinner | None = None,
-        min_iv: float | None = 0.02,
+        min_iv: float | None = 0.01,
         max_iv: float | None = None,
         max_correlation: float | None = 0.7,
         max_vif: float | None = 5.0,

@@ -269,6 +269,8 @@ class CreditModel:
         columns are cast back to these (a pyfunc input arrives with integers as floats).
     fit_notes : sequence of str, default ()
         What fitting reported (e.g. features dropped as constant), for the model card.
+    reference_scores : mapping of int to int, optional
+        Count of training rows per score: the reference of :meth:`score_psi`.
 
     Examples
     --------
@@ -292,6 +294,7 @@ class CreditModel:
         master_scale: MasterScale,
         input_dtypes: Mapping[str, str],
         fit_notes: Sequence[str] = (),
+        reference_scores: Mapping[int, int] | None = None,
     ) -> None:
         _check_segment(segment)
         _check_model_type(model_type)
@@ -301,6 +304,7 @@ class CreditModel:
         self.master_scale = master_scale
         self.input_dtypes = dict(input_dtypes)
         self.fit_notes = tuple(fit_notes)
+        self.reference_scores = None if reference_scores is None else dict(reference_scores)
 
     @property
     def features(self) -> list[str]:
@@ -355,6 +359,17 @@ class CreditModel:
                 "pd": pl.Series(pd_, dtype=pl.Float64),
             }
         )
+
+    def score_psi(self, scores: Any) -> float | None:
+        """PSI of ``scores`` against the training scores (10 quantile bins), or None.
+
+        None when the model carries no reference distribution.
+        """
+        if not self.reference_scores:
+            return None
+        values = np.fromiter(self.reference_scores, dtype=np.float64)
+        counts = np.fromiter(self.reference_scores.values(), dtype=np.int64)
+        return psi(np.repeat(values, counts), np.asarray(scores, dtype=np.float64), bins=10)
 
     def predict(self, rows: Any) -> pl.DataFrame:
         """Score (points), grade, PD and the top-3 reasons of each row, in input order.
@@ -420,7 +435,7 @@ def fit_credit_model(
         else:  # anything else is not ours to silence
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     dtypes = {f: str(train.schema[f]) for f in used}
-    return CreditModel(
+    model = CreditModel(
         segment=segment,
         model_type=model_type,
         estimator=estimator,
@@ -428,6 +443,9 @@ def fit_credit_model(
         input_dtypes=dtypes,
         fit_notes=notes,
     )
+    values, counts = np.unique(model.score_pd_grade(train)["score"].to_numpy(), return_counts=True)
+    model.reference_scores = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    return model
 
 
 def _fit(
@@ -669,8 +687,9 @@ def evaluate(
             metrics[f"{base}_n"] = float(row["n"])
             metrics[f"{base}_bad_rate"] = float(row["bad_rate"])
             metrics[f"{base}_mean_pd"] = float(row["mean_pd"])
-            if row["auc"] is not None:
-                metrics[f"{base}_auc"] = float(row["auc"])
+            for k in ("auc", "gini", "ks"):
+                if row[k] is not None:
+                    metrics[f"{base}_{k}"] = float(row[k])
         cal = calibration_by_grade(
             y,
             model.master_scale.grade_pd(pd_),

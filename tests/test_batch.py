@@ -26,6 +26,7 @@ from scoring.config import WorkbenchConfig, load_config
 from scoring.exceptions import ConfigError, DataError
 from scoring.exports import SCORED_SCHEMA, scored_path
 from scoring.lifecycle import promote, register_run
+from scoring.marts import load_mart
 from scoring.synth import generate_province
 from scoring.tracking import connect, mlflow_quiet, model_input, train_and_log
 from scoring.training import CreditModel
@@ -123,6 +124,26 @@ def test_score_in_a_fresh_process_reproduces_the_in_process_model_exactly(
     assert got.equals(expected), "scores, grades, PDs or reasons differ"
     assert scored.get_column("reason_1_code").null_count() < scored.height
     assert set(scored.get_column("grade")) <= {"AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"}
+    # the champion's health for the dashboards: its run's samples and the scored snapshot
+    health = load_mart("model_health", cfg)
+    assert health is not None
+    province = health.filter(pl.col("region_code") == "440000").sort("sample")
+    assert province.get_column("sample").to_list() == ["oot", "scored", "test", "train"]
+    assert set(province.get_column("model_version")) == {"2"}
+    with mlflow_quiet():
+        run = mlflow.get_run(stamp.get_column("run_id")[0])
+    by = dict(zip(province.get_column("sample"), province.get_column("auc"), strict=True))
+    # 2013-12-31 is the out-of-time snapshot: scored again, its observable rows give the same AUC
+    assert by["scored"] == pytest.approx(run.data.metrics["oot_auc"], abs=1e-12)
+    assert by["oot"] == pytest.approx(run.data.metrics["oot_auc"])
+    regions = health.filter(pl.col("sample") == "scored", pl.col("region_code") != "440000")
+    published = regions.filter(~pl.col("suppressed"))
+    assert published.height >= 10
+    assert published.get_column("n").sum() <= scored.height
+    assert (published.get_column("n") >= cfg.marts.min_group_size).all()
+    assert regions.filter(pl.col("suppressed")).get_column("auc").null_count() == (
+        regions.get_column("suppressed").sum()
+    )
 
 
 def test_the_scorecard_pyfunc_matches_the_scorecard_itself(champion: dict[str, object]) -> None:

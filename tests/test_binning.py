@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -104,15 +104,33 @@ def test_german_credit_whole_table_is_consistent(german: tuple[pl.DataFrame, np.
 # --------------------------------------------------------------------------- solver
 
 
+def _g_statistic(n: int, b: int, rate: float) -> float:
+    """Likelihood-ratio statistic of b bads in n rows against a bad rate, from scratch."""
+    e = n * rate
+    terms = [k * math.log(k / m) for k, m in ((b, e), (n - b, n - e)) if k > 0]
+    return 2.0 * sum(terms)
+
+
+def _bin_ok(n: int, b: int, c: Constraints, rate: float) -> bool:
+    if n < max(c.min_count, 1):
+        return False
+    if b >= c.min_bads and n - b >= c.min_goods:
+        return True
+    waived = c.waiver_chi2 is not None and _g_statistic(n, b, rate) >= c.waiver_chi2
+    # waived down to one bad and one good (never below what was asked)
+    return waived and b >= min(1, c.min_bads) and n - b >= min(1, c.min_goods)
+
+
 def _brute_force(counts: np.ndarray, bads: np.ndarray, c: Constraints, trend: str) -> float | None:
     k = counts.size
     total_b, total_g = float(bads.sum()), float((counts - bads).sum())
+    rate = total_b / (total_b + total_g)
     best = None
     for mask in itertools.product([0, 1], repeat=k - 1):
         bounds = [0] + [i + 1 for i, m in enumerate(mask) if m] + [k]
         n = np.array([counts[a:b].sum() for a, b in itertools.pairwise(bounds)])
         b = np.array([bads[a:b].sum() for a, b in itertools.pairwise(bounds)])
-        if (n < c.min_count).any() or (b < c.min_bads).any() or ((n - b) < c.min_goods).any():
+        if not all(_bin_ok(int(ni), int(bi), c, rate) for ni, bi in zip(n, b, strict=True)):
             continue
         if c.max_bins is not None and n.size > c.max_bins:
             continue
@@ -135,8 +153,17 @@ def _brute_force(counts: np.ndarray, bads: np.ndarray, c: Constraints, trend: st
     data=st.lists(st.tuples(st.integers(1, 40), st.floats(0.0, 1.0)), min_size=1, max_size=8),
     trend=st.sampled_from(["ascending", "descending", "none", "peak", "valley"]),
     min_count=st.integers(1, 30),
-    min_bads=st.integers(0, 3),
+    min_bads=st.integers(0, 6),
     max_bins=st.one_of(st.none(), st.integers(1, 4)),
+    waiver=st.one_of(st.none(), st.floats(0.0, 30.0)),
+)
+@example(  # a clean segment: 1 bad in 80 rows where 25 were expected (waived), 0 in 40 (not)
+    data=[(40, 0.0), (40, 0.025), (40, 0.5), (40, 0.75)],
+    trend="ascending",
+    min_count=1,
+    min_bads=3,
+    max_bins=None,
+    waiver=24.0,
 )
 def test_solver_matches_brute_force(
     data: list[tuple[int, float]],
@@ -144,12 +171,19 @@ def test_solver_matches_brute_force(
     min_count: int,
     min_bads: int,
     max_bins: int | None,
+    waiver: float | None,
 ) -> None:
     counts = np.array([n for n, _ in data], dtype=np.int64)
     bads = np.array([round(n * r) for n, r in data], dtype=np.int64)
     if bads.sum() == 0 or bads.sum() == counts.sum():
         return
-    c = Constraints(min_count=min_count, min_bads=min_bads, min_goods=0, max_bins=max_bins)
+    c = Constraints(
+        min_count=min_count,
+        min_bads=min_bads,
+        min_goods=min_bads // 2,
+        max_bins=max_bins,
+        waiver_chi2=waiver,
+    )
     expected = _brute_force(counts, bads, c, trend)
     got = solve_partition(
         counts,

@@ -404,3 +404,43 @@ def test_marts_command_without_records_fails_with_one_line(project_config: Path)
     assert result.exit_code == 2
     assert result.output.startswith("error: ")
     assert "scoring validate" in result.output
+
+
+def test_credit_villages_are_counted_and_protected_by_their_households(
+    project_config: Path, province_kit: Any
+) -> None:
+    cfg = load_config(project_config)
+    frames = province_kit.build()
+    base = frames["households"].row(0, named=True)
+    rows = []
+    for city, n in (("440100", 12), ("440200", 4), ("440300", 7)):
+        for i in range(n):
+            village = f"{city[:4]}01001{i % 3:03d}"
+            rows.append(
+                {
+                    **base,
+                    "household_id": f"H{village}{i:04d}",
+                    "city_code": city,
+                    "county_code": f"{city[:4]}01",
+                    "town_code": village[:9],
+                    "village_code": village,
+                }
+            )
+    frames["households"] = pl.DataFrame(rows, schema=TABLES["households"].schema)
+    province_kit.write(frames, cfg.paths.validated)
+    cfg.paths.ratings.mkdir(parents=True)
+    villages = [f"{c[:4]}01001{i:03d}" for c in ("440100", "440200", "440300") for i in range(3)]
+    pl.DataFrame(
+        {"village_code": villages, "year": [2013] * 9, "credit_village": [True, True, False] * 3},
+        schema={"village_code": pl.String, "year": pl.Int32, "credit_village": pl.Boolean},
+    ).write_parquet(cfg.paths.ratings / "village_ratings.parquet")
+    build_marts(cfg)
+    units = load_mart("rural_units", cfg)
+    assert units is not None
+    row = _row(units, "440100", year=2013, level="village")
+    assert (row["households"], row["units"], row["credit_units"]) == (12, 3, 2)
+    assert row["share"] == pytest.approx(2 / 3)
+    # villages of 4 and 7 households: a place is not a person, but its people are few
+    assert _row(units, "440200", year=2013, level="village")["suppressed"] is True
+    assert _row(units, "440300", year=2013, level="village")["suppressed"] is True
+    assert _row(units, PROVINCE_CODE, year=2013, level="village")["units"] == 9

@@ -72,7 +72,8 @@ _EARLIEST_EST = np.datetime64("1980-01-01")
 
 SME_STATIC_SD = np.sqrt(0.82)
 SME_SHOCK_SD = np.sqrt(0.18)
-HH_STATIC_SD = np.sqrt(0.85)
+HH_STATIC_SD = np.sqrt(0.76)
+HH_VILLAGE_SD = 0.3  # households of one village share part of their creditworthiness
 HH_SHOCK_SD = np.sqrt(0.15)
 SHOCK_RHO = 0.65
 HOUSEHOLDS_PER_VILLAGE = 200
@@ -461,7 +462,8 @@ def build_households(
     hid = np.concatenate([np.full((n, 1), ord("H"), dtype=np.uint8), vmat, digit_chars(seq, 4)], 1)
     ids = ascii_series("household_id", hid)
 
-    static = rng.normal(0.0, HH_STATIC_SD, n) + geog.region_shift[region]
+    village_shift = rng.normal(0.0, HH_VILLAGE_SD, len(village_codes))
+    static = rng.normal(0.0, HH_STATIC_SD, n) + geog.region_shift[region] + village_shift[village]
     path = static[:, None] + ar1(rng, n, cal.n_years + 1, rho=SHOCK_RHO, sd=HH_SHOCK_SD)
     prior, latent = path[:, 0], path[:, 1:]
     income = choose_rows(rng, _INCOME_P[None, :] * np.exp(_INCOME_BETA[None, :] * static[:, None]))

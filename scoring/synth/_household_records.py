@@ -28,10 +28,10 @@ from scoring.synth._sme_records import late_days
 _PUBLIC_ITEMS: dict[str, tuple[float, float]] = {
     "MODEL_WORKER": (-4.2, 1.0),
     "VOLUNTEER": (-3.2, 0.8),
-    "LAWSUIT": (-4.0, -1.2),
-    "DEBT_EVASION": (-5.0, -1.4),
-    "LOAN_MISUSE": (-5.0, -1.3),
-    "ARREARS": (-3.8, -1.4),
+    "LAWSUIT": (-4.3, -1.7),
+    "DEBT_EVASION": (-5.4, -1.9),
+    "LOAN_MISUSE": (-5.4, -1.8),
+    "ARREARS": (-4.1, -1.9),
 }
 PLUS_ITEMS = ("MODEL_WORKER", "VOLUNTEER")
 # Insured crop by main income source (crops, livestock, aquaculture, migrant, business, other).
@@ -62,7 +62,7 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
     parts = []
     for utility, share, base_use, price in (
         ("electricity", 0.92, 110.0, 0.6),
-        ("water", 0.55, 6.0, 2.0),
+        ("water", 0.7, 6.0, 2.0),
     ):
         has = rng.random(n) < share
         level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
@@ -82,7 +82,7 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, -2.4, 2.3), dtype=pl.Int64),
+                    pl.Series("days_late", late_days(rng, risk, -2.7, 2.5), dtype=pl.Int64),
                 ]
             )
         )
