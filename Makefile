@@ -12,7 +12,7 @@ SCORING := $(RUN) scoring
 SCALE ?= 1.0
 SEED ?= 42
 
-.PHONY: help setup run test check lint typecheck format pytest bench clean-data
+.PHONY: help setup run test check lint typecheck format pytest bench clean-data marts serve screenshots lab reports mlflow-ui
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,13 +26,32 @@ $(UV):
 
 setup: .venv/.synced  ## install uv and the locked environment (.venv)
 
-run: setup  ## the main job: generate, validate, collect, rate (see README)
+AS_OF ?= 2013-12-31
+HOST ?= 127.0.0.1
+PORT ?= 8866
+
+run: setup  ## the main job: generate -> validate -> rate -> collect -> train -> promote -> score -> export -> marts -> serve
 	$(SCORING) generate --scale $(SCALE) --seed $(SEED)
 	$(SCORING) validate --quarantine
-	$(SCORING) collect
 	$(SCORING) rate tax
+	$(SCORING) collect
 	$(SCORING) rate rural
 	$(SCORING) lists
+	$(SCORING) train sme --model scorecard
+	$(SCORING) train sme --model gbm
+	$(SCORING) promote sme
+	$(SCORING) train household --model scorecard
+	$(SCORING) train household --model gbm
+	$(SCORING) promote household
+	$(SCORING) score --segment sme --as-of $(AS_OF)
+	$(SCORING) score --segment household --as-of $(AS_OF)
+	$(SCORING) dispute import
+	$(SCORING) export --bank ICBCGD --segment sme --as-of $(AS_OF)
+	$(SCORING) export --bank GDRCU --segment household --as-of $(AS_OF)
+	$(SCORING) evaluate
+	$(SCORING) marts
+	@echo "Dashboards: http://$(HOST):$(PORT)/  (Ctrl-C stops them)"
+	$(SCORING) serve --host $(HOST) --port $(PORT)
 
 test: setup check pytest  ## lint, type check and the whole test suite
 
@@ -50,7 +69,19 @@ format:  ## apply ruff fixes and formatting
 	$(RUN) ruff format scoring tests bench
 
 pytest:
-	$(RUN) pytest -n 2 scoring tests
+	$(RUN) pytest -n 2 --dist loadgroup scoring tests
+
+marts: setup  ## rebuild the dashboard marts (data/marts)
+	$(SCORING) marts
+
+serve: setup  ## serve the leadership dashboards on http://$(HOST):$(PORT)
+	$(SCORING) serve --host $(HOST) --port $(PORT)
+
+screenshots: setup  ## regenerate docs/screenshots (SCALE=1.0)
+	$(RUN) python bench/bench_dashboards.py --scale $(SCALE) --repeat 1 --screenshots docs/screenshots
+
+mlflow-ui: setup  ## the MLflow UI on the embedded store, http://127.0.0.1:5000
+	$(RUN) mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000
 
 bench: setup  ## run every benchmark at its default size (one at a time)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done

@@ -22,6 +22,8 @@ False
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from scoring.exceptions import DataError
@@ -129,14 +131,28 @@ def is_valid_uscc(code: str) -> bool:
 
 
 def is_valid_resident_id(code: str) -> bool:
-    """Whether an 18-character resident id number has a correct check character.
+    """Whether an 18-character string is a well-formed resident id number.
+
+    Checks the province part of the division code (11-82), the birth date (a real
+    date in 1900-2099) and the check character. The date check keeps 18-digit
+    credit codes from passing as id numbers by chance.
 
     Examples
     --------
-    >>> is_valid_resident_id("440524188001010014")
+    >>> is_valid_resident_id("440524198001010013")
     True
+    >>> is_valid_resident_id("914403001234567890")
+    False
     """
     if len(code) != 18 or not code[:17].isdigit():
+        return False
+    if not 11 <= int(code[:2]) <= 82:
+        return False
+    try:
+        born = dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
+    except ValueError:
+        return False
+    if not 1900 <= born.year <= 2099:
         return False
     return resident_id_check_char(code[:17]) == code[17].upper()
 
@@ -208,7 +224,9 @@ def uscc_valid_expr(col: pl.Expr) -> pl.Expr:
 
 
 def resident_id_valid_expr(col: pl.Expr) -> pl.Expr:
-    """Polars expression: is each resident id number valid (check character)?
+    """Polars expression: is each value a well-formed resident id number?
+
+    The same checks as :func:`is_valid_resident_id`: province, birth date, check character.
 
     Examples
     --------
@@ -221,5 +239,12 @@ def resident_id_valid_expr(col: pl.Expr) -> pl.Expr:
     expected = total % 11
     check_map = {i: ch for i, ch in enumerate(_ID_CHECK)}
     expected_ch = expected.replace_strict(check_map, return_dtype=pl.String)
-    ok = (col.str.len_chars() == 18) & (col.str.slice(17, 1).str.to_uppercase() == expected_ch)
+    born = col.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    province = col.str.slice(0, 2).cast(pl.Int64, strict=False)
+    ok = (
+        (col.str.len_chars() == 18)
+        & province.is_between(11, 82)
+        & born.dt.year().is_between(1900, 2099)
+        & (col.str.slice(17, 1).str.to_uppercase() == expected_ch)
+    )
     return ok.fill_null(False)

@@ -95,7 +95,8 @@ class MartSpec:
     describes (the group size suppression looks at); ``values`` are the measures that
     become null when a row is suppressed (``size`` among them). ``margins`` are the key
     columns whose members add up to a total that can be derived (see
-    :class:`Margin`). ``writer`` names the step that writes the mart.
+    :class:`Margin`). ``writer`` names the step that writes the mart. ``optional``
+    columns may be absent from a frame written to the mart; they are stored as null.
     """
 
     name: str
@@ -108,6 +109,7 @@ class MartSpec:
     margins: tuple[Margin, ...]
     writer: str
     description: str
+    optional: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -142,11 +144,12 @@ def _spec(
     margins: tuple[Margin, ...] = (_REGION_MARGIN,),
     writer: str = "scoring marts",
     description: str,
+    optional: tuple[str, ...] = (),
 ) -> MartSpec:
     cols = dict(columns)
     cols["suppressed"] = _BOOL
     values = tuple(c for c in cols if c not in keys and c != "suppressed")
-    return MartSpec(name, zh, en, keys, cols, size, values, margins, writer, description)
+    return MartSpec(name, zh, en, keys, cols, size, values, margins, writer, description, optional)
 
 
 MART_SPECS: dict[str, MartSpec] = {
@@ -369,13 +372,19 @@ MART_SPECS: dict[str, MartSpec] = {
                 "ci_low": _FLOAT,
                 "ci_high": _FLOAT,
                 "p_value": _FLOAT,
+                "wild_ci_low": _FLOAT,
+                "wild_ci_high": _FLOAT,
+                "wild_p_value": _FLOAT,
             },
             keys=("region_code", "outcome", "estimator"),
+            optional=("wild_ci_low", "wild_ci_high", "wild_p_value"),
             size="n_regions",
             margins=(),
             writer="pilot evaluation (issue 7): write_mart('pilot_effects', ...)",
             description="Difference-in-differences estimates of the pilot effect per outcome "
-            "(region_code 440000: all pilot regions), with the 95% interval; unit: 'share' "
+            "(region_code 440000: all pilot regions), with the cluster-robust 95% interval and the "
+            "wild cluster bootstrap 95% interval (wild_*; the one to show with 6 treated "
+            "regions); unit: 'share' "
             "(absolute change of a share) or as the outcome says.",
         ),
     )
@@ -1155,6 +1164,9 @@ def _spec_of(name: str) -> MartSpec:
 
 def _conform(spec: MartSpec, frame: pl.DataFrame, *, what: str) -> pl.DataFrame:
     """``frame`` with exactly the spec's columns, in order and type, sorted by the keys."""
+    absent = [c for c in spec.optional if c not in frame.columns]
+    if absent:
+        frame = frame.with_columns(pl.lit(None).alias(c) for c in absent)
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise SchemaError(f"'{what}' must have the columns {missing}; got {frame.columns}.")
@@ -1286,6 +1298,9 @@ def load_mart(name: str, config: WorkbenchConfig) -> pl.DataFrame | None:
     if not path.is_file():
         return None
     frame = scan_table(path).collect()
+    absent = [c for c in spec.optional if c not in frame.columns]
+    if absent:
+        frame = frame.with_columns(pl.lit(None).alias(c) for c in absent)
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise SchemaError(

@@ -951,6 +951,17 @@ def pilot_vs_control_chart(
     return fig
 
 
+def _effect_interval(rows: pl.DataFrame) -> tuple[list[float], list[float]]:
+    """The wild cluster bootstrap interval where the mart has it, else the cluster one.
+
+    With six treated regions of unequal size the cluster-robust interval is too narrow;
+    the pilot evaluation recommends the wild bootstrap interval.
+    """
+    if "wild_ci_low" in rows.columns and rows.get_column("wild_ci_low").null_count() == 0:
+        return rows.get_column("wild_ci_low").to_list(), rows.get_column("wild_ci_high").to_list()
+    return rows.get_column("ci_low").to_list(), rows.get_column("ci_high").to_list()
+
+
 def pilot_effects_chart(effects: pl.DataFrame) -> Any:
     """Estimated pilot effect per outcome with its 95% interval (province-wide rows).
 
@@ -959,15 +970,16 @@ def pilot_effects_chart(effects: pl.DataFrame) -> Any:
     >>> pilot_effects_chart(_blank("pilot_effects")).layout.height
     280
     """
-    rows = effects.filter((pl.col("region_code") == PROVINCE_CODE) & ~pl.col("suppressed")).sort(
-        "outcome"
-    )
+    rows = effects.filter(
+        (pl.col("region_code") == PROVINCE_CODE)
+        & ~pl.col("suppressed")
+        & (pl.col("unit") == "share")
+    ).sort("outcome")
     if not rows.height:
         return _message(_NO_DATA, height=280)
     labels = [f"{r['outcome_zh']}<br>{r['outcome_en']}" for r in rows.iter_rows(named=True)]
     est = rows.get_column("estimate").to_list()
-    lo = rows.get_column("ci_low").to_list()
-    hi = rows.get_column("ci_high").to_list()
+    lo, hi = _effect_interval(rows)
     fig = _figure(height=max(220, 70 * rows.height + 80))
     fig.add_trace(
         go.Scatter(
@@ -1235,11 +1247,12 @@ def kpi_pilot_effect(effects: pl.DataFrame, *, outcome: str = "sme_access_rate")
     r = rows.row(0, named=True)
     pp = r["unit"] == "share"
     scale, unit = (100.0, " 个百分点 pp") if pp else (1.0, "")
+    (lo,), (hi,) = _effect_interval(rows.head(1))
     return Kpi(
         f"试点效果·{zh}",
         f"pilot effect on {en}",
         f"{r['estimate'] * scale:+.2f}{unit}",
-        f"95% CI [{r['ci_low'] * scale:.2f}, {r['ci_high'] * scale:.2f}]",
+        f"95% CI [{lo * scale:.2f}, {hi * scale:.2f}]",
     )
 
 

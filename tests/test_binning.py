@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from scoring._binning_solver import Constraints, solve_partition, woe_iv
+from scoring._binning_solver import Constraints, feasible_bins, solve_partition, woe_iv
 from scoring.binning import DroppedFeatureWarning, WoEBinner
 from scoring.exceptions import ConfigError, DataError, ModelError, NotFittedError, SchemaError
 
@@ -198,6 +198,76 @@ def test_solver_matches_brute_force(
     else:
         assert got is not None
         assert got.iv == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_min_count_waiver_needs_clear_evidence_and_one_event() -> None:
+    c = Constraints(min_count=100, min_bads=5, min_goods=5, waiver_chi2=24.0)
+    at_2pct = {"total_bads": 180.0, "total_goods": 9820.0}  # a 1.8 % bad rate
+    rows = [2000, 536, 1500, 300, 150, 60]
+    bads = [3, 1, 0, 2, 147, 20]
+    stats = [_g_statistic(n, b, 0.018) for n, b in zip(rows, bads, strict=True)]
+    # 3 of 36 expected: clear; 1 of 9.6: noise; 0 of 27: clear but a pure bin; 2 of 5.4:
+    # noise; 147 of 150 (3 goods): clear; 20 bads and 40 goods: meets the counts anyway
+    assert [s >= 24 for s in stats] == [True, False, True, False, True, True]
+    assert feasible_bins(rows, bads, c, **at_2pct).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        True,
+        False,  # 60 rows < min_count 100: the waiver never lowers the row minimum
+    ]
+    no_waiver = Constraints(min_count=50, min_bads=5, min_goods=5)
+    assert feasible_bins(rows, bads, no_waiver, **at_2pct).tolist() == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def _clean_segment(n_clean: int, clean_bads: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """A value 0 with a 25 % bad rate, and values 1..9 (a large segment) almost never bad."""
+    rng = np.random.default_rng(seed)
+    x = np.concatenate((np.zeros(1000), rng.integers(1, 10, n_clean))).astype(np.float64)
+    y = np.concatenate((rng.random(1000) < 0.25, np.arange(n_clean) < clean_bads)).astype(int)
+    return pl.DataFrame({"x": x}), y
+
+
+def test_a_large_clean_segment_gets_its_bin_despite_few_bads() -> None:
+    X, y = _clean_segment(900, 3, 0)
+    fb = WoEBinner().fit(X, y).bins_["x"]
+    # the clean side is one bin or several, each with at least one bad
+    assert fb.splits[0] == 1.0
+    clean = np.asarray(fb.bads[1 : fb.n_regular])
+    assert clean.sum() == 3
+    assert (clean >= 1).all()
+    assert fb.woe[0] > 0 > max(fb.woe[1 : fb.n_regular])
+    # without the waiver, no bin may hold fewer than 5 bads: the feature is one bin
+    strict = WoEBinner(min_count_waiver_chi2=None).fit(X, y)
+    assert strict.bins_["x"].n_regular == 1
+    assert strict.iv_["x"] == 0.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), rate=st.floats(0.005, 0.05), n=st.integers(2000, 12_000))
+def test_bins_below_the_minimum_counts_are_clear_departures(seed: int, rate: float, n: int) -> None:
+    # a weak signal at a low bad rate: IV maximisation is tempted by small, clean tails
+    rng = np.random.default_rng(seed)
+    x = rng.gamma(2.0, size=n)
+    y = (rng.random(n) < rate * np.exp(0.3 * (x - 2.0)) / 1.4).astype(int)
+    if y.sum() < 10:
+        return
+    binner = WoEBinner().fit(pl.DataFrame({"x": x}), y)
+    fb = binner.bins_["x"]
+    overall = y.mean()
+    for count, bad in zip(fb.counts[: fb.n_regular], fb.bads[: fb.n_regular], strict=True):
+        if bad < 5 or count - bad < 5:
+            assert bad >= 1
+            assert count - bad >= 1
+            assert _g_statistic(count, bad, overall) >= 24.0
 
 
 def test_smoothing_rule_of_a_pure_bin() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from hypothesis import given
@@ -76,13 +78,35 @@ def test_one_changed_character_is_caught(
     assert got is False
 
 
-@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+_ID_HEAD = st.builds(
+    lambda prov, rest, born, seq: f"{prov:02d}{rest:04d}{born:%Y%m%d}{seq:03d}",
+    st.integers(11, 82),
+    st.integers(0, 9999),
+    st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
+    st.integers(0, 999),
+)
+
+
+@given(_ID_HEAD)
 def test_resident_id_check_round_trip(first17: str) -> None:
     code = first17 + resident_id_check_char(first17)
     assert is_valid_resident_id(code)
     assert pl.DataFrame({"c": [code]}).select(resident_id_valid_expr(pl.col("c"))).item()
     wrong = first17 + ("0" if code[-1] != "0" else "1")
     assert not is_valid_resident_id(wrong)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_scalar_and_vectorised_resident_id_checks_agree(first17: str) -> None:
+    code = first17 + resident_id_check_char(first17)
+    vectorised = pl.DataFrame({"c": [code]}).select(resident_id_valid_expr(pl.col("c"))).item()
+    assert vectorised is is_valid_resident_id(code)
+
+
+def test_impossible_birth_dates_and_provinces_are_not_id_numbers() -> None:
+    for first17 in ("44052419800230001", "00052419800101001", "44052418000101001"):
+        code = first17 + resident_id_check_char(first17)
+        assert not is_valid_resident_id(code), code
 
 
 def test_vectorised_handles_nulls_and_garbage() -> None:

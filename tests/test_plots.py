@@ -120,6 +120,12 @@ def test_pilot_effect_in_percentage_points() -> None:
     assert kpi.note == "95% CI [0.40, 1.80]"
     fig = plots.pilot_effects_chart(effects)
     assert list(fig.data[0].error_x.array) == pytest.approx([0.007])
+    # With the wild cluster bootstrap interval in the mart, that one is shown.
+    wild = effects.with_columns(wild_ci_low=pl.lit(0.001), wild_ci_high=pl.lit(0.025))
+    assert plots.kpi_pilot_effect(wild).note == "95% CI [0.10, 2.50]"
+    fig = plots.pilot_effects_chart(wild)
+    assert list(fig.data[0].error_x.array) == pytest.approx([0.014])
+    assert list(fig.data[0].error_x.arrayminus) == pytest.approx([0.010])
 
 
 def test_figure_bundles_are_plain_json() -> None:

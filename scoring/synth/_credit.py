@@ -67,7 +67,7 @@ from scoring.synth._entities import Segment
 BLOCK_YEARS = 2
 # New lending by calendar month: strong at the start of the year (开门红), slow in the
 # fourth quarter when the year's credit quotas run out.
-LENDING_SEASON = np.array([1.5, 1.1, 1.4, 1.2, 1.1, 1.2, 1.0, 0.9, 1.0, 0.6, 0.5, 0.5])
+LENDING_SEASON = np.array([1.5, 1.1, 1.4, 1.2, 1.1, 1.2, 1.0, 0.9, 1.0, 0.5, 0.4, 0.5])
 _THETA_RANGE = (-6.0, 6.0)
 _BISECTIONS = 40
 
@@ -115,15 +115,15 @@ SME_CREDIT = CreditParams(
 
 HOUSEHOLD_CREDIT = CreditParams(
     kind="household",
-    base_rate=0.014,
+    base_rate=0.018,
     rate_slope=0.5,
     unregistered_factor=0.3,
     terms=(12, 24, 36),
     term_p=(0.6, 0.3, 0.1),
     pd_intercept=-3.85,
     pd_slope=1.15,
-    cure_intercept=-5.0,
-    cure_slope=2.2,
+    cure_intercept=-5.4,
+    cure_slope=2.1,
     monthly_rate=0.006,
     purposes=("agriculture", "consumption", "housing"),
     purpose_p=(0.6, 0.25, 0.15),

@@ -147,6 +147,7 @@ class Segment:
     cooperative: BoolArray | None = None
     established: npt.NDArray[np.datetime64] | None = None
     filed_by_pilot: BoolArray | None = None
+    village: IntArray | None = None
 
     @property
     def n(self) -> int:
@@ -530,6 +531,7 @@ def build_households(
         income=income,
         cooperative=coop,
         filed_by_pilot=batch,
+        village=village,
     )
 
 

@@ -28,12 +28,14 @@ from scoring.synth._sme_records import late_days
 _PUBLIC_ITEMS: dict[str, tuple[float, float]] = {
     "MODEL_WORKER": (-4.2, 1.0),
     "VOLUNTEER": (-3.2, 0.8),
-    "LAWSUIT": (-4.3, -1.7),
-    "DEBT_EVASION": (-5.4, -1.9),
-    "LOAN_MISUSE": (-5.4, -1.8),
-    "ARREARS": (-4.1, -1.9),
+    "LAWSUIT": (-4.0, -1.2),
+    "DEBT_EVASION": (-5.0, -1.4),
+    "LOAN_MISUSE": (-5.0, -1.3),
+    "ARREARS": (-3.8, -1.4),
 }
 PLUS_ITEMS = ("MODEL_WORKER", "VOLUNTEER")
+INSURANCE_INTERCEPT = 0.1  # log-odds of a policy in a year, average household
+INSURANCE_CAMPAIGN_SD = 0.6
 # Insured crop by main income source (crops, livestock, aquaculture, migrant, business, other).
 _CROP_WEIGHTS = np.array(
     [
@@ -55,16 +57,13 @@ def _year_day(
 
 
 def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:
-    """Monthly electricity bills of the households the grid company reports on, and the
-    water bills of those on a village water scheme."""
+    """Monthly electricity and water bills of the households the utilities report on."""
     assert seg.members is not None
     n = seg.n
     parts = []
-    for utility, share, base_use, price in (
-        ("electricity", 0.92, 110.0, 0.6),
-        ("water", 0.7, 6.0, 2.0),
-    ):
-        has = rng.random(n) < share
+    reported = rng.random(n) < 0.97
+    for utility, base_use, price in (("electricity", 110.0, 0.6), ("water", 6.0, 2.0)):
+        has = reported
         level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
         ent, k = panel(seg.first, np.where(has, seg.stop, seg.first))
         keep = rng.random(len(ent)) >= 0.005
@@ -136,9 +135,13 @@ def agri_insurance(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.
     assert seg.land is not None
     assert seg.income is not None
     assert seg.cooperative is not None
+    assert seg.village is not None
     n, years = seg.n, cal.n_years
     farming = (seg.income <= 2).astype(np.float64)
-    p = logistic(-1.0 + 1.5 * seg.latent + 0.5 * seg.cooperative[:, None] + 0.4 * farming[:, None])
+    # Villages differ in how hard the township pushes the subsidised policies.
+    campaign = rng.normal(0.0, INSURANCE_CAMPAIGN_SD, int(seg.village.max()) + 1)
+    base = INSURANCE_INTERCEPT + campaign[seg.village] + 0.5 * seg.cooperative + 0.4 * farming
+    p = logistic(base[:, None] + 1.5 * seg.latent)
     ent, y = np.nonzero(rng.random((n, years)) < p)
     m = len(ent)
     crop = choose_rows(rng, _CROP_WEIGHTS[seg.income[ent]])
