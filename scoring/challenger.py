@@ -65,6 +65,9 @@ _MIN_TREND_BINS = 3
 """``"auto"`` constrains a non-binary feature only when its WoE rises or falls over at
 least this many bins."""
 
+_MIN_TREND_IV = 0.02
+"""``"auto"`` constrains a feature only when its binning IV reaches this."""
+
 _TREND_MAX_ROWS = 200_000
 """``"auto"`` reads the WoE trends from at most this many rows."""
 
@@ -569,6 +572,11 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                         # say nothing about the order of the values inside each bin
                         trend = 0
                         reason = f"fewer than {_MIN_TREND_BINS} bins: left free"
+                    elif trend and iv < _MIN_TREND_IV:
+                        # a weak marginal trend is the likeliest to reverse once the other
+                        # features are known (bill amount given the credit limit, say)
+                        trend = 0
+                        reason = f"IV below {_MIN_TREND_IV}: left free"
                 out[c] = trend
                 rows.append({"feature": c, "constraint": trend, "iv": iv, "reason": reason})
         rows.extend(

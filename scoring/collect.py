@@ -31,8 +31,11 @@ The rules, applied per snapshot date ``S`` (the year ends of ``province.snapshot
 
 The pure functions (:func:`build_credit_file`, :func:`aggregate_source`, ...) take and
 return ``LazyFrame`` objects; :func:`collect_credit_files` wires them to the data
-folders and writes the files atomically. No Python loop runs over rows; the loops
-run over snapshots and sources while building expressions.
+folders and writes the files atomically, rows sorted by ``snapshot_date`` and
+``entity_id``. No Python loop runs over rows; the loops run over snapshots and sources
+while building expressions. Each source is read once for all snapshots: every
+aggregate becomes one masked column per snapshot in a single group-by, and dates are
+compared by moving the snapshot side (no calendar arithmetic per row).
 
 Examples
 --------
@@ -73,15 +76,19 @@ from scoring.schema import TABLES
 from scoring.storage import find_table, scan_table, write_parquet, write_text
 
 __all__ = [
+    "TAX_RATINGS_FILE",
     "CollectionRules",
     "CollectionSummary",
+    "add_months",
     "aggregate_source",
     "assemble_credit_file",
     "build_credit_file",
     "collect_credit_files",
     "credit_file_schema",
+    "dispute_flags",
     "dispute_status",
     "entity_frame",
+    "last_rated_year",
     "outcome_columns",
     "outcome_frame",
     "region_code_expr",
@@ -89,6 +96,7 @@ __all__ = [
     "tax_grade_frame",
     "wide_credit_frame",
     "write_credit_files",
+    "years_before",
 ]
 
 TAX_RATINGS_FILE = "tax_ratings.parquet"

@@ -331,6 +331,14 @@ def promote(
         ``force`` without a written ``why``.
     TrackingError
         When the store fails or the segment has no challenger.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> promote(load_config(), segment="sme", force=True, why=" ")
+    Traceback (most recent call last):
+    ...
+    scoring.exceptions.ConfigError: 'why' must explain a forced promotion; got nothing.
     """
     if force and not (why and why.strip()):
         raise ConfigError("'why' must explain a forced promotion; got nothing.")

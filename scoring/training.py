@@ -145,8 +145,16 @@ def read_credit_file(config: WorkbenchConfig, *, segment: str) -> pl.DataFrame:
     ------
     InputFileError
         When the file is missing (run ``scoring collect`` first).
-    SchemaError
+    DataError
         When a column a model needs is missing.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> read_credit_file(load_config().with_root("/nonexistent"), segment="sme")
+    Traceback (most recent call last):
+    ...
+    scoring.exceptions.InputFileError: '/nonexistent/data/curated/sme_credit_files.parquet' must ...
     """
     path = credit_file_path(config, segment=segment)
     if not path.is_file():
