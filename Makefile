@@ -39,10 +39,10 @@ run: setup  ## the main job: generate -> validate -> rate -> collect -> train ->
 	$(SCORING) lists
 	$(SCORING) train sme --model scorecard
 	$(SCORING) train sme --model gbm
-	$(SCORING) promote sme
+	$(SCORING) promote sme || [ $$? -eq 1 ]  # exit 1: the gate refused, the champion stays
 	$(SCORING) train household --model scorecard
 	$(SCORING) train household --model gbm
-	$(SCORING) promote household
+	$(SCORING) promote household || [ $$? -eq 1 ]
 	$(SCORING) score --segment sme --as-of $(AS_OF)
 	$(SCORING) score --segment household --as-of $(AS_OF)
 	$(SCORING) dispute import

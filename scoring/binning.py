@@ -377,15 +377,16 @@ def _finish(
 
 def _best_partition(
     counts: npt.NDArray[np.int64], bads: npt.NDArray[np.int64], trend: str, rules: _Rules
-) -> tuple[int, ...]:
-    """Pre-bin boundaries of the optimal bins; one bin when nothing is feasible.
+) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """Pre-bin boundaries of the optimal bins (one bin when nothing is feasible).
 
     ``"auto"`` takes the better monotone trend, or the better of peak and valley when its
-    IV gain over that trend passes :func:`_shape_gain_is_clear`.
+    IV gain over that trend passes :func:`_shape_gain_is_clear`; then the boundaries of the
+    best monotone bins come second (``None`` otherwise).
     """
     k = int(counts.size)
     if k <= 1:
-        return (0, k)
+        return (0, k), None
 
     def solve(t: str) -> Partition | None:
         return solve_partition(
@@ -404,10 +405,10 @@ def _best_partition(
 
     if trend != "auto":
         best = solve(trend)
-        return best.boundaries if best is not None else (0, k)
+        return (best.boundaries if best is not None else (0, k)), None
     best = better(solve("ascending"), solve("descending"))
     if best is None:
-        return (0, k)
+        return (0, k), None
     threshold = rules.peak_valley_min_chi2
     if threshold is not None:
         # Free bins bound every shape from above: when even they do not gain clearly,
@@ -416,8 +417,8 @@ def _best_partition(
         if free is not None and _shape_gain_is_clear(free.iv - best.iv, threshold, rules):
             shaped = better(solve("peak"), solve("valley"))
             if shaped is not None and _shape_gain_is_clear(shaped.iv - best.iv, threshold, rules):
-                best = shaped
-    return best.boundaries
+                return shaped.boundaries, best.boundaries
+    return best.boundaries, None
 
 
 def _shape_gain_is_clear(iv_gain: float, threshold: float, rules: _Rules) -> bool:
@@ -477,22 +478,31 @@ def _fit_numeric(name: str, s: pl.Series, is_bad: npt.NDArray[np.bool_], rules: 
         total_goods=rules.n_goods,
         constraints=rules.constraints,
     )
-    bounds = _best_partition(pcounts, pbads, rules.trend.get(name, rules.default_trend), rules)
+    bounds, monotone = _best_partition(
+        pcounts, pbads, rules.trend.get(name, rules.default_trend), rules
+    )
     cb = np.concatenate(([0], np.cumsum(pcounts)))
     bb = np.concatenate(([0], np.cumsum(pbads)))
-    idx = np.asarray(bounds)
-    return _finish(
-        name,
-        "numeric",
-        splits=edges[idx[1:-1] - 1].tolist(),
-        groups=(),
-        regular=(np.diff(cb[idx]), np.diff(bb[idx])),
-        specials=special_stats,
-        missing=miss,
-        rules=rules,
-        user_defined=False,
-        n_distinct=n_distinct,
-    )
+
+    def bins_at(b: tuple[int, ...]) -> FeatureBins | str:
+        idx = np.asarray(b)
+        return _finish(
+            name,
+            "numeric",
+            splits=edges[idx[1:-1] - 1].tolist(),
+            groups=(),
+            regular=(np.diff(cb[idx]), np.diff(bb[idx])),
+            specials=special_stats,
+            missing=miss,
+            rules=rules,
+            user_defined=False,
+            n_distinct=n_distinct,
+        )
+
+    chosen = bins_at(bounds)
+    if monotone is None or isinstance(chosen, str):
+        return chosen
+    return chosen, bins_at(monotone)
 
 
 def _fit_categorical(name: str, s: pl.Series, is_bad: npt.NDArray[np.bool_], rules: _Rules) -> Any:
@@ -561,7 +571,7 @@ def _fit_categorical(name: str, s: pl.Series, is_bad: npt.NDArray[np.bool_], rul
     )
     pc = np.array([n[g].sum() for g in pre], np.int64)
     pb = np.array([b[g].sum() for g in pre], np.int64)
-    bounds = _best_partition(pc, pb, "ascending", rules)
+    bounds, _ = _best_partition(pc, pb, "ascending", rules)
     groups = [
         sorted(levels[i] for g in pre[lo:hi] for i in g) for lo, hi in itertools.pairwise(bounds)
     ]
@@ -642,6 +652,10 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     monotonic_trends_ : dict of str to int
         +1 when the bad rate rises with the feature, -1 when it falls, 0 for categorical
         or non-monotonic features (usable as LightGBM monotone constraints).
+    monotone_alternatives_ : dict of str to FeatureBins
+        For each feature that ``"auto"`` binned as a peak or valley, its best monotone
+        bins: :class:`~scoring.scorecard.Scorecard` falls back on them when the shape does
+        not also pay given the other features.
     dropped_features_ : dict of str to str
         Features dropped in ``fit`` and why.
     n_features_in_ : int
@@ -872,11 +886,14 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                     f"got {list(codes)}."
                 )
 
-        def fit_one(col: str) -> FeatureBins | str:
+        def fit_one(col: str) -> FeatureBins | str | tuple[FeatureBins, FeatureBins]:
             s = frame.get_column(col)
             if kinds[col]:
                 return cast(FeatureBins | str, _fit_categorical(col, s, is_bad, rules))
-            return cast(FeatureBins | str, _fit_numeric(col, s, is_bad, rules))
+            return cast(
+                FeatureBins | str | tuple[FeatureBins, FeatureBins],
+                _fit_numeric(col, s, is_bad, rules),
+            )
 
         threads = min(resolve_n_jobs(self.n_jobs), frame.width)
         if threads > 1 and frame.height >= 50_000:
@@ -886,10 +903,13 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             results = [fit_one(c) for c in frame.columns]
 
         bins: dict[str, FeatureBins] = {}
+        alternatives: dict[str, FeatureBins] = {}
         dropped: dict[str, str] = {}
         for col, res in zip(frame.columns, results, strict=True):
             if isinstance(res, str):
                 dropped[col] = res
+            elif isinstance(res, tuple):
+                bins[col], alternatives[col] = res
             else:
                 bins[col] = res
         for col, reason in dropped.items():
@@ -907,6 +927,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             names=frame.columns if named else None,
             n_rows=frame.height,
             n_bads=n_bads,
+            alternatives=alternatives,
         )
         return self
 
@@ -919,8 +940,10 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         names: Sequence[str] | None,
         n_rows: int,
         n_bads: int,
+        alternatives: dict[str, FeatureBins] | None = None,
     ) -> None:
         self.bins_ = bins
+        self.monotone_alternatives_ = dict(alternatives or {})
         self.dropped_features_ = dropped
         self.n_features_in_ = n_features
         if names is not None:
@@ -941,6 +964,21 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             for name, fb in bins.items()
         }
         self.monotonic_trends_ = {name: fb.trend for name, fb in bins.items()}
+
+    def _use_monotone_alternative(self, name: str) -> None:
+        """Replace the peak/valley bins of ``name`` by its best monotone bins."""
+        bins = dict(self.bins_)
+        alternatives = dict(self.monotone_alternatives_)
+        bins[name] = alternatives.pop(name)
+        self._set_fitted(
+            bins=bins,
+            dropped=self.dropped_features_,
+            n_features=self.n_features_in_,
+            names=list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None,
+            n_rows=self.n_rows_,
+            n_bads=self.n_bads_,
+            alternatives=alternatives,
+        )
 
     # ------------------------------------------------------------------ transform
 
@@ -1244,6 +1282,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             "n_rows": self.n_rows_,
             "n_bads": self.n_bads_,
             "features": [fb.to_dict() for fb in self.bins_.values()],
+            "monotone_alternatives": [fb.to_dict() for fb in self.monotone_alternatives_.values()],
             "dropped": dict(self.dropped_features_),
         }
 
@@ -1276,6 +1315,9 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             )
         binner = cls(**data["params"])
         bins = {d["name"]: FeatureBins.from_dict(d) for d in data["features"]}
+        alternatives = {
+            d["name"]: FeatureBins.from_dict(d) for d in data.get("monotone_alternatives", [])
+        }
         binner._set_fitted(
             bins=bins,
             dropped=dict(data.get("dropped", {})),
@@ -1283,6 +1325,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             names=data["feature_names_in"],
             n_rows=int(data["n_rows"]),
             n_bads=int(data["n_bads"]),
+            alternatives=alternatives,
         )
         return binner
 

@@ -33,8 +33,8 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from scoring._frames import EstimatorNotFittedError, apply_tables, as_frame, as_target
-from scoring._logistic import fit_logistic
-from scoring.binning import WoEBinner
+from scoring._logistic import LogitFit, fit_logistic
+from scoring.binning import FeatureBins, WoEBinner
 from scoring.exceptions import ConfigError, DataError, ModelError
 from scoring.grades import PointsScaling
 from scoring.selection import LOG_SCHEMA, select_features
@@ -219,28 +219,40 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 f"(see the IV/correlation/VIF rules; IVs: "
                 f"{ {k: round(v, 4) for k, v in binner.iv_.items()} })."
             )
-        while True:
+        fit = self._fit_signed(woe, is_bad, chosen, names, log_rows)
+        threshold = binner.peak_valley_min_chi2
+        for j in list(chosen):
+            f = names[j]
+            alt = binner.monotone_alternatives_.get(f)
+            if alt is None or j not in chosen or threshold is None:
+                continue
+            alt_woe = apply_tables(
+                frame.select(f),
+                [alt.encoder()],
+                [np.asarray(alt.woe, dtype=np.float64)],
+                mode="matrix",
+                n_jobs=self.n_jobs,
+            )[:, 0]
             Xm = np.ascontiguousarray(woe[:, chosen])
-            fit = fit_logistic(Xm, is_bad, l2=float(self.l2))
-            wrong = [(c, j) for c, j in zip(fit.coef, chosen, strict=True) if not c > 0]
-            if not wrong:
-                break
-            coef, j = min(wrong)
-            log_rows.append(
-                {
-                    "feature": names[j],
-                    "step": "sign",
-                    "decision": "dropped",
-                    "reason": f"coefficient {coef:.4f} <= 0 (WoE coefficients must be positive)",
-                    "value": float(coef),
-                }
-            )
-            chosen.remove(j)
-            if not chosen:
-                raise ModelError(
-                    "'X' must have at least one feature with a positive WoE coefficient; got "
-                    "none after dropping wrong signs (see selection_log_)."
+            Xm[:, chosen.index(j)] = alt_woe
+            stat = 2.0 * (fit.loglik - fit_logistic(Xm, is_bad, l2=float(self.l2)).loglik)
+            shape = _shape_name(binner.bins_[f])
+            if stat >= threshold:
+                reason = (
+                    f"{shape} bins kept: they gain {stat:.1f} in 2 log-likelihood over "
+                    f"monotone bins given the other features (>= {threshold:g})"
                 )
+            else:
+                reason = (
+                    f"monotone bins instead of a {shape}: it gains only {stat:.1f} in "
+                    f"2 log-likelihood given the other features (< {threshold:g})"
+                )
+                binner._use_monotone_alternative(f)
+                woe[:, j] = alt_woe
+                fit = self._fit_signed(woe, is_bad, chosen, names, log_rows)
+            log_rows.append(
+                {"feature": f, "step": "shape", "decision": "kept", "reason": reason, "value": stat}
+            )
         for c, j in zip(fit.coef, chosen, strict=True):
             log_rows.append(
                 {
@@ -262,6 +274,38 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             log=pl.concat([sel.log, pl.DataFrame(log_rows, schema=LOG_SCHEMA)]),
         )
         return self
+
+    def _fit_signed(
+        self,
+        woe: FloatArray,
+        is_bad: npt.NDArray[np.bool_],
+        chosen: list[int],
+        names: Sequence[str],
+        log_rows: list[dict[str, Any]],
+    ) -> LogitFit:
+        """Fit the logistic regression on ``chosen``, dropping wrong signs (in place)."""
+        while True:
+            Xm = np.ascontiguousarray(woe[:, chosen])
+            fit = fit_logistic(Xm, is_bad, l2=float(self.l2))
+            wrong = [(c, j) for c, j in zip(fit.coef, chosen, strict=True) if not c > 0]
+            if not wrong:
+                return fit
+            coef, j = min(wrong)
+            log_rows.append(
+                {
+                    "feature": names[j],
+                    "step": "sign",
+                    "decision": "dropped",
+                    "reason": f"coefficient {coef:.4f} <= 0 (WoE coefficients must be positive)",
+                    "value": float(coef),
+                }
+            )
+            chosen.remove(j)
+            if not chosen:
+                raise ModelError(
+                    "'X' must have at least one feature with a positive WoE coefficient; got "
+                    "none after dropping wrong signs (see selection_log_)."
+                )
 
     def _set_fitted(
         self,
@@ -534,6 +578,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         tags.input_tags.string = True
         tags.classifier_tags = ClassifierTags(multi_class=False)
         return tags
+
+
+def _shape_name(fb: FeatureBins) -> str:
+    woe = np.asarray(fb.woe[: fb.n_regular])
+    return "peak" if woe.size > 1 and woe[1] > woe[0] else "valley"
 
 
 def _scaling_dict(s: PointsScaling) -> dict[str, float]:

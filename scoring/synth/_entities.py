@@ -473,9 +473,9 @@ def build_households(
     labourers = rng.binomial(members, lab_p)
     farming = income <= 2
     no_land = rng.random(n) < np.where(farming, 0.03, 0.25)
-    land = np.exp(rng.normal(np.log(_LAND_MEDIAN[income]) + 0.6 * static, 0.6))
+    land = np.exp(rng.normal(np.log(_LAND_MEDIAN[income]) + 0.8 * static, 0.5))
     land = np.where(no_land, 0.0, np.round(np.clip(land, 0.1, 200.0), 1))
-    coop = rng.random(n) < logistic(-1.2 + 1.2 * static + 0.5 * farming)
+    coop = rng.random(n) < logistic(-1.2 + 1.5 * static + 0.5 * farming)
 
     birth_lo = np.datetime64("1940-01-01")
     birth_span = int((np.datetime64("1990-12-31") - birth_lo).astype(np.int64))

@@ -62,7 +62,12 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
     n = seg.n
     parts = []
     reported = rng.random(n) < 0.97
-    for utility, base_use, price in (("electricity", 110.0, 0.6), ("water", 6.0, 2.0)):
+    # Late power bills are common (meter readings, payment at the village shop); a late
+    # water bill is rarer and marks a household in real difficulty.
+    for utility, base_use, price, late_intercept in (
+        ("electricity", 110.0, 0.6, -1.4),
+        ("water", 6.0, 2.0, -4.4),
+    ):
         has = reported
         level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
         ent, k = panel(seg.first, np.where(has, seg.stop, seg.first))
@@ -81,7 +86,7 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, -2.7, 2.5), dtype=pl.Int64),
+                    pl.Series("days_late", late_days(rng, risk, late_intercept, 2.8), dtype=pl.Int64),
                 ]
             )
         )

@@ -198,9 +198,9 @@ def utilities(
     """Monthly electricity bills of every firm and water bills of most."""
     n = seg.n
     parts = []
-    for utility, base_use, price, share in (
-        ("electricity", _KWH, 0.85, 1.0),
-        ("water", _WATER, 3.2, 0.6),
+    for utility, base_use, price, share, late_intercept in (
+        ("electricity", _KWH, 0.85, 1.0, -1.6),
+        ("water", _WATER, 3.2, 0.85, -4.2),
     ):
         has = rng.random(n) < share
         level = np.log(base_use[seg.size]) + rng.normal(0.0, 0.5, n)
@@ -221,7 +221,7 @@ def utilities(
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, -3.0, 2.0), dtype=pl.Int64),
+                    pl.Series("days_late", late_days(rng, risk, late_intercept, 2.4), dtype=pl.Int64),
                 ]
             )
         )
