@@ -843,11 +843,12 @@ def assemble_credit_file(
             )
             .select([f.expr.cast(f.dtype).alias(f.name) for f in stage1])
         )
-        if stage2:  # context: totals over the other entities of the same snapshot
-            totals = part.group_by(CONTEXT_KEYS).agg(**CONTEXT_TOTALS)
-            part = part.join(
-                totals, on=list(CONTEXT_KEYS), how="left", maintain_order="left"
-            ).with_columns([f.expr.cast(f.dtype).alias(f.name) for f in stage2])
+        if stage2:  # context: totals over the entities of the same snapshot and village
+            # (window expressions, not a self-join: the plan stays a tree, read once)
+            totals = {name: e.over(CONTEXT_KEYS) for name, e in CONTEXT_TOTALS.items()}
+            part = part.with_columns(**totals).with_columns(
+                [f.expr.cast(f.dtype).alias(f.name) for f in stage2]
+            )
         parts.append(part.select(names))
     return pl.concat(parts, how="vertical")
 

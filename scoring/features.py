@@ -566,7 +566,7 @@ CONTEXT_KEYS = ("village_code",)
 """Stage-2 features compare a household with the others of its village, per snapshot."""
 
 CONTEXT_TOTALS: dict[str, pl.Expr] = {
-    "_village_households": pl.len().cast(pl.Int64),
+    "_village_households": pl.col("entity_id").count().cast(pl.Int64),
     "_village_borrowers": _borrower().sum(),
     "_village_in_arrears": _in_arrears().sum(),
 }

@@ -8,6 +8,12 @@ the bad flag on the WoE and turns it into integer points per bin:
   must raise the PD). A feature with a coefficient <= 0 is dropped, the model refitted and
   the drop written to ``selection_log_`` (step ``sign``); one feature at a time, the most
   negative first.
+* A feature the binner gave a peak or valley (``monotonic_trend="auto"``) keeps that shape
+  only if it also pays given the other features: the model is refitted with the feature's
+  best monotone bins, and the shape stays when it gains at least the binner's
+  ``peak_valley_min_chi2`` in twice the log-likelihood; otherwise the monotone bins
+  replace it in ``binner_`` (step ``shape`` in ``selection_log_``). A marginal U-shape can
+  be the shadow of another feature (a purchase price whose risk follows the loan amount).
 * Points follow :class:`~scoring.grades.PointsScaling`: ``score = offset + factor *
   ln(good:bad odds)``. Bin ``k`` of feature ``j`` gets ``round(-factor * coef_j * woe_jk +
   (offset - factor * intercept) / n_features)`` points; a row's score is the sum of its
@@ -61,8 +67,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         parameters are reachable as ``binner__<name>`` in ``set_params``.
     min_iv, max_iv, max_correlation, max_vif, stepwise, stepwise_criterion
         Selection rules, see :func:`scoring.selection.select_features`.
-    l2 : float, default 0.0
-        Ridge penalty on the coefficients (0 = plain maximum likelihood).
+    l2 : float, default 1.0
+        Ridge penalty on the coefficients, ``l2 / 2 * ||coef||^2`` added to the negative
+        log-likelihood (scikit-learn's ``LogisticRegression(C=1 / l2)``; 0 = plain maximum
+        likelihood). A fixed prior: it steadies small samples and fades on large ones.
     scaling : PointsScaling or None, default None
         Base points, base odds and PDO (``None`` means 600 points at 50:1, PDO 20).
     feature_labels : mapping of str to (str, str), optional
@@ -83,7 +91,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     points_ : dict of str to ndarray of int
         Points per bin code of every model feature.
     selection_log_ : polars.DataFrame
-        Every selection decision (IV, correlation, VIF, stepwise, sign) with its reason.
+        Every selection decision (IV, correlation, VIF, stepwise, sign, shape) with its
+        reason.
     scaling_ : PointsScaling
         The scaling used.
     classes_ : ndarray
@@ -104,7 +113,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     >>> card.features_
     ('debt_ratio', 'years')
     >>> card.points(X.head(3)).tolist()
-    [559, 599, 562]
+    [558, 598, 562]
     >>> card.reasons(X.head(1), k=1).row(0)
     ('DEBT_RATIO', 'debt_ratio得分偏低', 'debt_ratio lowered the score')
     """
@@ -113,13 +122,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self,
         *,
         binner: WoEBinner | None = None,
-        min_iv: float | None = 0.01,
+        min_iv: float | None = 0.005,
         max_iv: float | None = None,
         max_correlation: float | None = 0.7,
         max_vif: float | None = 5.0,
         stepwise: str | None = None,
         stepwise_criterion: str = "bic",
-        l2: float = 0.0,
+        l2: float = 1.0,
         scaling: PointsScaling | None = None,
         feature_labels: Mapping[str, tuple[str, str]] | None = None,
         n_jobs: int | None = -1,
@@ -464,7 +473,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         │ ---       ┆ ---   ┆ ---    │
         │ str       ┆ i64   ┆ i64    │
         ╞═══════════╪═══════╪════════╡
-        │ (-inf, 1) ┆ 1296  ┆ 581    │
+        │ (-inf, 1) ┆ 1296  ┆ 580    │
         │ [1, 2)    ┆ 1233  ┆ 542    │
         │ [2, 3)    ┆ 1233  ┆ 517    │
         │ [3, inf)  ┆ 1238  ┆ 484    │

@@ -107,7 +107,10 @@ def test_did_finds_the_effect_where_there_is_power(
     assert not evaluation.did[outcome].covers(0.0, wild=True)
 
 
-@pytest.mark.parametrize("outcome", [*PLANTED, "records_per_entity"])
+# records_per_entity is descriptive: the generator plants no effect on it and does not
+# keep its trends parallel (pilot regions grow their household files faster), so the
+# placebo and zero-effect checks apply to the planted outcomes only.
+@pytest.mark.parametrize("outcome", PLANTED)
 def test_placebo_interval_contains_zero(evaluation: ev.PilotEvaluation, outcome: str) -> None:
     pb = evaluation.placebo[outcome]
     assert pb.start == dt.date(2011, 9, 1)
@@ -137,7 +140,7 @@ def zero_did(zero_panels: dict[str, pl.DataFrame]) -> dict[str, ev.DidResult]:
     }
 
 
-@pytest.mark.parametrize("outcome", [*PLANTED, "records_per_entity"])
+@pytest.mark.parametrize("outcome", PLANTED)
 def test_zero_planted_effect_interval_contains_zero(
     zero_did: dict[str, ev.DidResult], outcome: str
 ) -> None:

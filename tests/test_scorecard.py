@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -136,6 +137,76 @@ def test_wrong_sign_is_dropped_and_logged() -> None:
     assert dropped["value"][0] < 0
     assert "must be positive" in dropped["reason"][0]
     assert sign.filter(pl.col("decision") == "kept")["feature"].to_list() == ["A"]
+
+
+def _shadow_of_a_driver(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Risk rises with `driver`; `shadow` only looks U-shaped because driver ~ shadow**2."""
+    rng = np.random.default_rng(seed)
+    shadow = rng.uniform(-1.5, 1.5, n)
+    driver = shadow**2 + rng.normal(scale=0.4, size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(2.5 - 1.5 * driver))).astype(int)
+    return pl.DataFrame({"driver": driver, "shadow": shadow}), y
+
+
+def test_a_shape_that_only_shadows_another_feature_becomes_monotone() -> None:
+    X, y = _shadow_of_a_driver(20_000, 0)
+    # on its own, shadow is clearly a valley
+    alone = WoEBinner().fit(X, y)
+    assert alone.monotonic_trends_["shadow"] == 0
+    assert "shadow" in alone.monotone_alternatives_
+    card = Scorecard(max_correlation=None, max_vif=None).fit(X, y)
+    shape = card.selection_log_.filter(pl.col("step") == "shape")
+    assert shape["feature"].to_list() == ["shadow"]
+    assert shape["value"][0] < 24
+    assert shape["reason"][0].startswith("monotone bins instead of a valley")
+    # the card uses the monotone bins, and they are what the binner now holds and applies
+    fb = card.binner_.bins_["shadow"]
+    assert fb == alone.monotone_alternatives_["shadow"]
+    assert card.binner_.monotonic_trends_["shadow"] in (-1, 1)
+    assert card.binner_.monotone_alternatives_ == {}
+    assert card.binner_.iv_["shadow"] < alone.iv_["shadow"]
+    woe = card.binner_.transform(X.head(50))[:, 1]
+    codes = np.searchsorted(np.asarray(fb.splits), X["shadow"].head(50).to_numpy(), side="right")
+    assert woe == pytest.approx(np.asarray(fb.woe)[codes])
+    assert Scorecard.from_json(card.to_json()).binner_.bins_["shadow"] == fb
+
+
+def test_a_shape_that_pays_given_the_other_features_is_kept() -> None:
+    rng = np.random.default_rng(1)
+    n = 20_000
+    u, m = rng.uniform(-2, 2, n), rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(2.5 - 0.6 * u**2 - 0.8 * m))).astype(int)
+    card = Scorecard().fit(pl.DataFrame({"u": u, "m": m}), y)
+    shape = card.selection_log_.filter(pl.col("step") == "shape")
+    assert shape["feature"].to_list() == ["u"]
+    assert shape["value"][0] >= 24
+    assert shape["reason"][0].startswith("valley bins kept")
+    assert card.binner_.monotonic_trends_ == {"u": 0, "m": 1}
+    # without the shape test in the binner nothing is shaped, and nothing is checked
+    plain = Scorecard(binner=WoEBinner(peak_valley_min_chi2=None)).fit(
+        pl.DataFrame({"u": u, "m": m}), y
+    )
+    assert plain.selection_log_.filter(pl.col("step") == "shape").height == 0
+    assert roc_auc_score(y, card.predict_proba(pl.DataFrame({"u": u, "m": m}))[:, 1]) > (
+        roc_auc_score(y, plain.predict_proba(pl.DataFrame({"u": u, "m": m}))[:, 1]) + 0.02
+    )
+
+
+def test_default_ridge_is_scikit_learns_c_of_one(german: tuple[pl.DataFrame, np.ndarray]) -> None:
+    X, y = german
+    card = Scorecard().fit(X, y)
+    assert card.l2 == 1.0
+    woe = card.binner_.transform(X)
+    cols = [list(card.binner_.bins_).index(f) for f in card.features_]
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(woe[:, cols], y)
+    assert np.asarray(list(card.coefficients_.values())) == pytest.approx(ref.coef_[0], abs=1e-5)
+    assert card.intercept_ == pytest.approx(ref.intercept_[0], abs=1e-5)
+    # and it is a penalty: plain maximum likelihood gives larger coefficients overall
+    plain = Scorecard(l2=0.0).fit(X, y)
+    assert plain.features_ == card.features_
+    assert sum(abs(c) for c in plain.coefficients_.values()) > sum(
+        abs(c) for c in card.coefficients_.values()
+    )
 
 
 def test_nested_binner_parameters(german: tuple[pl.DataFrame, np.ndarray]) -> None:

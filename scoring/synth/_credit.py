@@ -182,9 +182,7 @@ def _eligibility(
     return lo, np.minimum(hi, cal.n_months - 1)
 
 
-def _p12(
-    pd_: FloatArray, o: IntArray, term: IntArray, cal: Calendar, last: IntArray
-) -> FloatArray:
+def _p12(pd_: FloatArray, o: IntArray, term: IntArray, cal: Calendar, last: IntArray) -> FloatArray:
     """Probability that a loan from month ``o`` reaches DPD 90 within 12 months.
 
     ``pd_`` is the borrower's ``(n, n_years)`` probability of default by year.

@@ -57,20 +57,19 @@ def _year_day(
 
 
 def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:
-    """Monthly electricity and water bills of the households the utilities report on."""
+    """Monthly electricity and water bills of every household."""
     assert seg.members is not None
     n = seg.n
     parts = []
-    reported = rng.random(n) < 0.97
-    # Late power bills are common (meter readings, payment at the village shop); a late
-    # water bill is rarer and marks a household in real difficulty.
+    # Every household is on the grid and a village water scheme. Late power bills are
+    # common (meter readings, payment at the village shop); a late water bill is rarer
+    # and marks a household in real difficulty.
     for utility, base_use, price, late_intercept in (
         ("electricity", 110.0, 0.6, -1.4),
         ("water", 6.0, 2.0, -4.4),
     ):
-        has = reported
         level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
-        ent, k = panel(seg.first, np.where(has, seg.stop, seg.first))
+        ent, k = panel(seg.first, seg.stop)
         keep = rng.random(len(ent)) >= 0.005
         ent, k = ent[keep], k[keep]
         rows = len(ent)
@@ -86,7 +85,9 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, late_intercept, 2.8), dtype=pl.Int64),
+                    pl.Series(
+                        "days_late", late_days(rng, risk, late_intercept, 2.8), dtype=pl.Int64
+                    ),
                 ]
             )
         )

@@ -221,7 +221,9 @@ def utilities(
                     date_series("month", cal.month_start(k)),
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
-                    pl.Series("days_late", late_days(rng, risk, late_intercept, 2.4), dtype=pl.Int64),
+                    pl.Series(
+                        "days_late", late_days(rng, risk, late_intercept, 2.4), dtype=pl.Int64
+                    ),
                 ]
             )
         )
