@@ -9,7 +9,11 @@ How it is fitted
 1. Monotone constraints: given per feature, or (``"auto"``) taken from the WoE trends of a
    :class:`~scoring.binning.WoEBinner` fitted on the same data (+1: the bad rate rises
    with the feature, so the model's risk may only rise with it; -1: falls; 0: free).
-   String columns are LightGBM categorical features and never constrained.
+   Features binned as a peak or valley, non-binary features with fewer than three bins
+   and features with IV below 0.02 stay free (``constraint_table_`` says which and why).
+   String columns are LightGBM categorical features and never constrained. LightGBM's
+   "intermediate" constraint method is used: "advanced" breaks the constraint on rows
+   with missing values (LightGBM issue #6155, reproduced with 4.7).
 2. Cross-fitting: the rows are split into ``n_splits`` stratified folds (one stratified
    hold-out of ``validation_fraction`` when ``n_splits == 1``). For each fold a booster is
    trained on the other rows with early stopping on the fold, then calibrated on the
@@ -132,8 +136,9 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Per-feature direction of the risk: +1 (risk may only rise with the feature), -1
         (only fall) or 0 (free); features left out are free. ``"auto"`` takes the WoE
         trends (``monotonic_trends_``) of a default :class:`~scoring.binning.WoEBinner`
-        fitted on the training data; features it bins as a peak or valley stay free
-        (see :attr:`constraint_table_`).
+        fitted on the training data; features it bins as a peak or valley, non-binary
+        features with fewer than 3 bins and features with IV below 0.02 stay free (see
+        ``constraint_table_``).
         ``None`` leaves every feature free.
     categorical_features : sequence of str, optional
         Numeric columns to treat as categorical codes, in addition to string columns.
@@ -153,8 +158,9 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Upper limit of boosting rounds; early stopping usually ends sooner.
     early_stopping_rounds : int, default 100
         Stop when the held-out log loss has not improved for this many rounds.
-    num_leaves : int, default 15
-        Leaves per tree; small trees suit noisy credit outcomes.
+    num_leaves : int, default 7
+        Leaves per tree; small trees suit noisy credit outcomes (5-7 leaves beat 15 by
+        0.001-0.004 AUC on six public credit data sets).
     min_child_samples : int or "auto", default "auto"
         Minimum rows per leaf; ``"auto"`` is 0.5 % of the training rows, between 20
         and 500, which keeps leaves from fitting a handful of bads.
@@ -245,7 +251,7 @@ class GBMChallenger(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         learning_rate: float = 0.05,
         max_rounds: int = 2000,
         early_stopping_rounds: int = 100,
-        num_leaves: int = 15,
+        num_leaves: int = 7,
         min_child_samples: int | Literal["auto"] = "auto",
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,

@@ -1008,5 +1008,14 @@ def collect_credit_files(
     names = sorted({n for seg in SEGMENTS for n in required_tables(seg)})
     tables = _scan_validated(config.paths.validated, names)
     ratings_path = config.paths.ratings / TAX_RATINGS_FILE
-    tax_grades = scan_table(ratings_path) if ratings_path.exists() else None
+    tax_grades = None
+    if ratings_path.exists():
+        tax_grades = scan_table(ratings_path)
+        have = tax_grades.collect_schema()
+        missing = [c for c in ("credit_code", "year", "grade") if c not in have]
+        if missing:
+            raise SchemaError(
+                f"'{ratings_path}' must have columns credit_code, year and grade; "
+                f"got {list(have)} (missing {', '.join(missing)})."
+            )
     return write_credit_files(tables, rules=rules, out=config.paths.curated, tax_grades=tax_grades)

@@ -473,12 +473,12 @@ class ScorecardParams:
     binning rules to its :class:`~scoring.binning.WoEBinner`; ``max_n_bins = 0`` means no limit.
     """
 
-    min_iv: float = 0.02
+    min_iv: float = 0.005
     max_correlation: float = 0.7
     max_vif: float = 5.0
-    l2: float = 0.0
+    l2: float = 1.0
     max_n_bins: int = 6
-    min_bin_share: float = 0.05
+    min_bin_share: float = 0.03
     min_bad_count: int = 5
     min_good_count: int = 5
 
@@ -546,7 +546,7 @@ class ModelConfig:
     --------
     >>> m = load_config().model
     >>> [d.year for d in m.oot_snapshots], m.segment("sme").scorecard.min_iv
-    ([2013], 0.02)
+    ([2013], 0.005)
     """
 
     train_snapshots: tuple[dt.date, ...] = ()

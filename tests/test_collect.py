@@ -837,6 +837,24 @@ def test_cli_collect(tmp_path: Path, project_config: Path, province_kit: Any) ->
     assert "'snapshot' must be between" in bad.output
 
 
+def test_collect_uses_tax_ratings_when_present(
+    tmp_path: Path, project_config: Path, province_kit: Any
+) -> None:
+    cfg = load_config(_validated_config(tmp_path, project_config, province_kit))
+    code = province_kit.uscc(1)
+    ratings = cfg.paths.ratings / "tax_ratings.parquet"
+    ratings.parent.mkdir(parents=True)
+    pl.DataFrame({"credit_code": [code], "year": [2011], "grade": ["A"]}).write_parquet(ratings)
+    summary = collect_credit_files(cfg, snapshots=[S])
+    sme = pl.read_parquet(summary.sme_path)
+    assert summary.tax_grades_used
+    assert dict(zip(sme["entity_id"], sme["tax_grade"], strict=True))[code] == "A"
+    assert set(sme["tax_grade"]) == {"A", "unrated"}
+    pl.DataFrame({"credit_code": [code], "rating": ["A"]}).write_parquet(ratings)
+    with pytest.raises(SchemaError, match="must have columns credit_code, year and grade"):
+        collect_credit_files(cfg)
+
+
 def test_collect_refuses_unvalidated_input(project_config: Path) -> None:
     with pytest.raises(InputFileError, match="must hold validated records"):
         collect_credit_files(load_config(project_config))

@@ -236,6 +236,7 @@ from pathlib import Path
 from scoring.disputes import DisputeStore
 path, worker, n, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 store = DisputeStore(path, busy_timeout_seconds=60)
+Path(str(go) + f".ready{worker}").touch()
 while not go.exists():
     time.sleep(0.01)
 for i in range(n):
@@ -261,8 +262,14 @@ def test_concurrent_writers_lose_no_event(tmp_path: Path) -> None:
         )
         for w in range(workers)
     ]
-    time.sleep(0.5)
-    go.touch()  # all start writing together
+    # Start every writer at once, after all have imported and opened the store, so
+    # the race is real however loaded the machine is.
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"go.ready{w}").exists() for w in range(workers)):
+        assert time.monotonic() < deadline, "writers did not start"
+        assert all(p.poll() is None for p in procs), [p.communicate()[1] for p in procs]
+        time.sleep(0.05)
+    go.touch()
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * workers, errors
     store = DisputeStore(path)

@@ -130,7 +130,7 @@ def test_a_run_holds_params_metrics_tags_and_artifacts(trained: dict[str, object
     assert p["model_type"] == "scorecard"
     assert p["oot_snapshots"] == "2013-12-31"
     assert p["gate.max_psi"] == "0.25"
-    assert p["scorecard.min_iv"] == "0.02"
+    assert p["scorecard.min_iv"] == str(load_config().model.segment("sme").scorecard.min_iv)
     assert p["seed"] == "42"
     # metrics per split, per region, PSI, calibration and the ceiling from the truth
     m = got.data.metrics
