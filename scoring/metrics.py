@@ -282,6 +282,9 @@ def binomial_interval(
         else:
             lo = np.where(k > 0, stats.beta.ppf(alpha / 2.0, k, m - k + 1.0), 0.0)
             hi = np.where(k < m, stats.beta.ppf(1.0 - alpha / 2.0, k + 1.0, m - k), 1.0)
+    # exact ends for 0 and n bads (Wilson's formula leaves rounding dust there)
+    lo = np.where(k <= 0, 0.0, lo)
+    hi = np.where(k >= m, 1.0, hi)
     empty = m <= 0
     lo = np.where(empty, np.nan, np.clip(lo, 0.0, 1.0))
     hi = np.where(empty, np.nan, np.clip(hi, 0.0, 1.0))

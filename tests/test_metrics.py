@@ -156,6 +156,9 @@ def test_binomial_intervals() -> None:
     lo, hi = m.binomial_interval([10], [200], method="wilson")
     ref = stats.binomtest(10, 200).proportion_ci(confidence_level=0.95, method="wilson")
     assert (lo[0], hi[0]) == pytest.approx((ref.low, ref.high))
+    lo, hi = m.binomial_interval([0, 7], [7, 7], method="wilson")
+    assert lo[0] == 0.0
+    assert hi[1] == 1.0
     lo, hi = m.binomial_interval([0], [0])
     assert np.isnan(lo[0])
     assert np.isnan(hi[0])
