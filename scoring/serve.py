@@ -289,8 +289,16 @@ def serve_dashboards(
     ]
     app.initialize(argv)
     announce(f"Dashboards 看板: {dashboard_url(host, port)}  (Ctrl-C to stop)")
+    from tornado.web import HTTPError
+
     try:
         app.start()  # returns after Ctrl-C or SIGTERM, once Voila has shut its kernels down
+    except HTTPError as exc:
+        # Voila's shutdown asks for every kernel by id; a pre-heated kernel that was still
+        # starting is not registered yet, so the request fails with 404. That kernel is a
+        # child process like the others and is stopped below.
+        if exc.status_code != 404:
+            raise
     finally:
         leftover = _kill_leftover_children()
         if leftover:
@@ -402,15 +410,16 @@ class ServerProcess:
                 raise InputFileError(
                     f"'scoring serve' must keep running; it exited with {self.process.returncode}."
                 )
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
             try:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
                 conn.request("GET", "/")
                 status = conn.getresponse().status
-                conn.close()
-                if status in (200, 301, 302):
-                    return self.url
             except OSError:
-                pass
+                status = None
+            finally:
+                conn.close()
+            if status in (200, 301, 302):
+                return self.url
             time.sleep(0.25)
         self.stop()
         raise InputFileError(f"'scoring serve' must answer within {timeout:.0f} s; it did not.")

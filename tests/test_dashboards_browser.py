@@ -280,19 +280,23 @@ REFUSED = [
 
 def _request(site: Site, method: str, path: str) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection(site.server.host, site.server.port, timeout=10)
-    conn.request(method, path, body=b"{}" if method in ("POST", "PUT") else None)
-    resp = conn.getresponse()
-    resp.read()
-    conn.close()
+    try:
+        conn.request(method, path, body=b"{}" if method in ("POST", "PUT") else None)
+        resp = conn.getresponse()
+        resp.read()
+    finally:
+        conn.close()
     return resp
 
 
 def _status(site: Site, method: str, path: str) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection(site.server.host, site.server.port, timeout=10)
-    conn.request(method, path, body=b"{}" if method in ("POST", "PUT") else None)
-    resp = conn.getresponse()
-    body = resp.read()
-    conn.close()
+    try:
+        conn.request(method, path, body=b"{}" if method in ("POST", "PUT") else None)
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
     return resp.status, body
 
 

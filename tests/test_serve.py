@@ -134,9 +134,9 @@ def test_ctrl_c_stops_the_server_and_its_kernels(project_config: Path, tmp_path:
             assert server.kernel_pids(), "no pre-heated kernel was started"
         finally:
             report = server.stop(sig=signal.SIGINT)
+    text = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
     assert report.kernels_before
     assert report.leftover == ()
-    assert report.returncode == 0
-    text = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert report.returncode == 0, text
     assert "Dashboards 看板: http://127.0.0.1:" in text
     assert "Dashboards stopped." in text
