@@ -9,7 +9,10 @@ How the province is built (one module per source family):
 - ``_entities``: 21 cities and Shunde with counties, towns and villages; SMEs keyed by
   valid unified social credit codes, households by ``'H' + village code + sequence`` with
   a synthetic head (valid resident id, placeholder name); a latent creditworthiness per
-  entity and year (static part + AR(1) shock).
+  entity and year (static part + AR(1) shock; households also share a village part).
+  The records of a year are drawn from that year's latent; the defaults of the next year
+  from the same value (the *state* at the year end), so the records up to a snapshot
+  reveal the risk of its outcome window.
 - ``_sme_records``: tax filings and violations, social insurance, utilities, penalties.
 - ``_household_records``: electricity, subsidies, insurance, public plus/minus items.
 - ``_credit``: loans and monthly repayments; defaults (DPD 30, 60, 90, ...) and the
@@ -27,7 +30,7 @@ loans shows ``days_past_due >= 90`` in that window.
 
 from __future__ import annotations
 
-from scoring.synth._province import GenerationSummary, generate_province
+from scoring.synth._province import GenerationSummary, build_segments, generate_province
 from scoring.synth._truth import README as TRUTH_README
 
-__all__ = ["TRUTH_README", "GenerationSummary", "generate_province"]
+__all__ = ["TRUTH_README", "GenerationSummary", "build_segments", "generate_province"]

@@ -4,26 +4,36 @@ How a default happens (the one mechanism behind the outcome and the true PD)
 ----------------------------------------------------------------------------
 Entity ``i`` has, in calendar year ``y``, a probability of default
 
-    pd[i, y] = logistic(a + b * risk[i, y])           (risk = -latent creditworthiness)
+    pd[i, y] = logistic(a + b * risk[i, y])      (risk = -state[i, y])
 
-that applies when it has at least one loan that *can* show DPD 90 inside ``y`` with its
-first missed payment also inside ``y``: a loan is eligible in month ``m`` of ``y`` when
-``m`` is March .. December, the first missed payment ``m - 2`` comes after the first record
-and ``m`` lies within the term. One uniform number per entity and year decides: every
-eligible loan of the entity goes bad together (the firm or household fails, not a single
-loan), each at a month of its own eligible months; so the entity's probability is exactly
-``pd[i, y]`` however many loans it holds, and each loan's own probability is ``pd[i, y]``
-too. A bad loan shows DPD 30, 60, 90 in three consecutive months of ``y`` (nothing of it is
-visible before January 1 of ``y``) and keeps reporting (120, 150, ...) until December,
-then it is written off. An entity with a default gets no new loan in the next two
-calendar years.
+where ``state[i, y]`` is its creditworthiness at December 31 of ``y - 1``: the latent of
+year ``y - 1``, the very value every record of that year was drawn from (see
+:attr:`scoring.synth._entities.Segment.state`). Nothing that happens after that day (the
+new year's shock, its records, its loans) changes ``pd[i, y]``, so a model of the records
+up to the snapshot can in principle reach the ceiling.
+
+The probability applies when the entity has at least one loan that *can* show DPD 90
+inside ``y`` with its first missed payment also inside ``y``: a loan is eligible in month
+``m`` of ``y`` when ``m`` is March .. December, the first missed payment ``m - 2`` comes
+after the first record and by the last instalment (``m <= origination + term + 2``), and
+``m`` falls before the borrower closes. One uniform number per entity and year decides:
+every eligible loan of the entity goes bad together (the firm or household fails, not a
+single loan), each at a month of its own eligible months; so the entity's probability is
+exactly ``pd[i, y]`` however many loans it holds, and each loan's own probability is
+``pd[i, y]`` too. A bad loan shows DPD 30, 60, 90 in three consecutive months of ``y``
+(nothing of it is visible before January 1 of ``y``) and keeps reporting (120, 150, ...)
+until December, then it is written off. An entity with a default gets no new loan in the
+next two calendar years.
 
 For a snapshot on December 31 of ``y - 1`` and its outcome window (the months of ``y``),
 the exact probability of a default is therefore ``pd[i, y]`` when the entity has an
-eligible loan in ``y``, else 0; :mod:`scoring.synth._truth` writes it as ``true_pd``.
+eligible loan in ``y``, else 0; :mod:`scoring.synth._truth` writes it as ``true_pd``. The
+only borrowers with records in ``y`` and no eligible loan are those whose first loan of the
+window reports from November or December: new lending is weak in the fourth quarter
+(:attr:`CreditParams.season`), so they are few.
 
 Cured delinquencies (DPD 30, sometimes 30 then 60, then caught up) happen at a monthly
-rate that rises with risk; they never reach 90.
+rate that rises steeply with risk; they never reach 90.
 
 Pilot effects (SMEs in pilot regions from the pilot month): better screening
 ---------------------------------------------------------------------------
@@ -65,9 +75,6 @@ from scoring.synth._common import (
 from scoring.synth._entities import Segment
 
 BLOCK_YEARS = 2
-# New lending by calendar month: strong at the start of the year (开门红), slow in the
-# fourth quarter when the year's credit quotas run out.
-LENDING_SEASON = np.array([1.5, 1.1, 1.4, 1.2, 1.1, 1.2, 1.0, 0.9, 1.0, 0.5, 0.4, 0.5])
 _THETA_RANGE = (-6.0, 6.0)
 _BISECTIONS = 40
 
@@ -90,6 +97,7 @@ class CreditParams:
     purposes: tuple[str, ...]
     purpose_p: tuple[float, ...]
     principal_median: tuple[float, ...]  # by size class (SME) or purpose (household)
+    season: tuple[float, ...]  # relative new lending by calendar month, January first
 
     def pd(self, latent: FloatArray) -> FloatArray:
         """Probability of default in a year with an eligible loan, from creditworthiness."""
@@ -111,23 +119,28 @@ SME_CREDIT = CreditParams(
     purposes=("working_capital", "equipment"),
     purpose_p=(0.65, 0.35),
     principal_median=(3e5, 2e6, 1e7),
+    # Strong at the start of the year (开门红), slow in the fourth quarter when the
+    # year's credit quotas run out.
+    season=(1.5, 1.1, 1.4, 1.2, 1.1, 1.2, 1.0, 0.9, 1.0, 0.5, 0.4, 0.5),
 )
 
 HOUSEHOLD_CREDIT = CreditParams(
     kind="household",
-    base_rate=0.018,
+    base_rate=0.02,
     rate_slope=0.5,
     unregistered_factor=0.3,
     terms=(12, 24, 36),
-    term_p=(0.6, 0.3, 0.1),
-    pd_intercept=-3.85,
+    term_p=(0.45, 0.35, 0.2),
+    pd_intercept=-3.55,
     pd_slope=1.15,
-    cure_intercept=-6.2,
-    cure_slope=2.7,
+    cure_intercept=-7.0,
+    cure_slope=3.4,
     monthly_rate=0.006,
     purposes=("agriculture", "consumption", "housing"),
     purpose_p=(0.6, 0.25, 0.15),
     principal_median=(3e4, 5e4, 1.5e5),
+    # Farm loans for spring planting; little new lending after the autumn harvest.
+    season=(1.6, 1.3, 1.7, 1.5, 1.1, 0.9, 0.8, 0.8, 0.9, 0.2, 0.1, 0.6),
 )
 
 
@@ -264,7 +277,7 @@ def simulate_credit(
     min_term = min(params.terms)
     term_arr = np.array(params.terms, dtype=np.int64)
     term_p = np.array(params.term_p)
-    season = LENDING_SEASON / LENDING_SEASON.mean()
+    season = np.array(params.season) / np.mean(params.season)
     # An entity still registered at the data end lives on: its loans may run past it.
     life_stop = np.where(seg.stop < cal.n_months, seg.stop, cal.n_months + 120)
     last_full_cohort = cal.n_months - 13

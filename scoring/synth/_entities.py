@@ -1,9 +1,11 @@
 """Enterprises and rural households: where they are, their keys, their latent creditworthiness.
 
 Each entity carries a latent creditworthiness per calendar year,
-``c[i, y] = static[i] + shock[i, y]`` with a stationary AR(1) shock. It drives every
-record the other modules write and the defaults, so the records carry the risk the way
-bureau data does. ``risk = -c``.
+``c[i, y] = static[i] + shock[i, y]`` with a stationary AR(1) shock (a household's static
+part includes a share common to its village). ``c[i, y]`` drives every record of year
+``y`` the other modules write; the defaults of year ``y + 1`` are drawn from the same
+value, the entity's *state* at the year end (:attr:`Segment.state`), so the records up to
+a snapshot carry the risk of its outcome window the way bureau data does. ``risk = -c``.
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ class Segment:
     """Entities of one type as arrays, plus the entity table written to ``out``.
 
     ``first``/``stop`` bound the active months (``first <= k < stop``); ``latent`` is
-    ``c[i, y]``; ``region`` indexes ``geo.REGION_CODES``.
+    ``c[i, y]``; ``prior`` is ``c`` of the year before the data start; ``region`` indexes
+    ``geo.REGION_CODES``; ``village`` (households) indexes the villages.
     """
 
     kind: str
@@ -473,7 +476,7 @@ def build_households(
     labourers = rng.binomial(members, lab_p)
     farming = income <= 2
     no_land = rng.random(n) < np.where(farming, 0.03, 0.25)
-    land = np.exp(rng.normal(np.log(_LAND_MEDIAN[income]) + 0.8 * static, 0.5))
+    land = np.exp(rng.normal(np.log(_LAND_MEDIAN[income]) + 0.8 * static, 0.4))
     land = np.where(no_land, 0.0, np.round(np.clip(land, 0.1, 200.0), 1))
     coop = rng.random(n) < logistic(-1.2 + 1.5 * static + 0.5 * farming)
 

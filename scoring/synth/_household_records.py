@@ -34,7 +34,7 @@ _PUBLIC_ITEMS: dict[str, tuple[float, float]] = {
     "ARREARS": (-3.8, -1.4),
 }
 PLUS_ITEMS = ("MODEL_WORKER", "VOLUNTEER")
-INSURANCE_INTERCEPT = 0.1  # log-odds of a policy in a year, average household
+INSURANCE_INTERCEPT = 0.4  # log-odds of a policy in a year, average household
 INSURANCE_CAMPAIGN_SD = 0.6
 # Insured crop by main income source (crops, livestock, aquaculture, migrant, business, other).
 _CROP_WEIGHTS = np.array(
@@ -65,13 +65,11 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
     # common (meter readings, payment at the village shop); a late water bill is rarer
     # and marks a household in real difficulty.
     for utility, base_use, price, late_intercept in (
-        ("electricity", 110.0, 0.6, -1.4),
+        ("electricity", 110.0, 0.6, -1.0),
         ("water", 6.0, 2.0, -4.4),
     ):
         level = np.log(base_use * seg.members**0.6) + rng.normal(0.0, 0.4, n)
         ent, k = panel(seg.first, seg.stop)
-        keep = rng.random(len(ent)) >= 0.005
-        ent, k = ent[keep], k[keep]
         rows = len(ent)
         summer = 1.0 + (0.3 if utility == "electricity" else 0.1) * np.sin(np.pi * (k % 12) / 11.0)
         usage = np.round(np.exp(level[ent] + rng.normal(0.0, 0.15, rows)) * summer, 1)
@@ -86,7 +84,7 @@ def utilities(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.DataF
                     pl.Series("usage", usage, dtype=pl.Float64),
                     pl.Series("amount_due", np.round(usage * price, 2), dtype=pl.Float64),
                     pl.Series(
-                        "days_late", late_days(rng, risk, late_intercept, 2.8), dtype=pl.Int64
+                        "days_late", late_days(rng, risk, late_intercept, 3.0), dtype=pl.Int64
                     ),
                 ]
             )
@@ -147,7 +145,7 @@ def agri_insurance(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.
     # Villages differ in how hard the township pushes the subsidised policies.
     campaign = rng.normal(0.0, INSURANCE_CAMPAIGN_SD, int(seg.village.max()) + 1)
     base = INSURANCE_INTERCEPT + campaign[seg.village] + 0.5 * seg.cooperative + 0.4 * farming
-    p = logistic(base[:, None] + 1.5 * seg.latent)
+    p = logistic(base[:, None] + 2.3 * seg.latent)
     ent, y = np.nonzero(rng.random((n, years)) < p)
     m = len(ent)
     crop = choose_rows(rng, _CROP_WEIGHTS[seg.income[ent]])
@@ -158,6 +156,8 @@ def agri_insurance(seg: Segment, cal: Calendar, rng: np.random.Generator) -> pl.
         np.exp(rng.normal(np.log(3e4), 0.7, m)),
         land * rng.uniform(900.0, 1500.0, m),
     )
+    # Creditworthy households insure more of their crop and herd.
+    insured = insured * np.exp(0.5 * seg.latent[ent, y])
     insured = np.round(np.clip(insured, 1000.0, 5e6), -1)
     premium = np.round(insured * rng.uniform(0.03, 0.06, m), 2)
     claim = np.where(rng.random(m) < 0.07, np.round(insured * rng.uniform(0.1, 0.6, m), 2), 0.0)

@@ -40,7 +40,7 @@ from scoring.synth._common import (
 )
 from scoring.synth._taxcodes import violation_indicators
 
-__all__ = ["GenerationSummary", "generate_province"]
+__all__ = ["GenerationSummary", "build_segments", "generate_province"]
 
 ID_PREFIX = {
     "tax_filings": "TF",
@@ -268,16 +268,8 @@ class _Run:
     # ----------------------------------------------------------------- steps
 
     def entities(self) -> None:
-        geog = _entities.build_geography(self.rng("geography"))
-        self.sme = _entities.build_smes(self.rng("enterprises"), geog, self.cal, self.n_sme)
-        self.hh = _entities.build_households(
-            self.rng("households"),
-            geog,
-            self.cal,
-            self.n_hh,
-            pilot=self.pilot,
-            pilot_month=self.pilot_month,
-            effect_rated=self.config.synth.effect_household_rated,
+        geog, self.sme, self.hh = _build(
+            self.config, self.cal, self.n_sme, self.n_hh, self.pilot_month, self.seed
         )
         self.known = _faults.KnownIds(
             credit_codes=np.sort(self.sme.ids.to_numpy().astype("S18")),
@@ -552,6 +544,44 @@ class _Run:
         self.fault_rows = manifest.height
         write_text(_truth.README, self.truth / "README.md")
         write_text(data_dictionary_markdown(), self.out / "DICTIONARY.md")
+
+
+def _build(
+    config: WorkbenchConfig, cal: Calendar, n_sme: int, n_hh: int, pilot_month: int, seed: int
+) -> tuple[_entities.Geography, _entities.Segment, _entities.Segment]:
+    geog = _entities.build_geography(stream(seed, "geography"))
+    sme = _entities.build_smes(stream(seed, "enterprises"), geog, cal, n_sme)
+    hh = _entities.build_households(
+        stream(seed, "households"),
+        geog,
+        cal,
+        n_hh,
+        pilot=_entities.pilot_mask(config.province.pilot_regions),
+        pilot_month=pilot_month,
+        effect_rated=config.synth.effect_household_rated,
+    )
+    return geog, sme, hh
+
+
+def build_segments(
+    config: WorkbenchConfig, *, scale: float, seed: int
+) -> tuple[_entities.Segment, _entities.Segment]:
+    """The SMEs and households of :func:`generate_province` (same config, scale, seed).
+
+    Their ``latent`` and ``state`` arrays are what every record and every outcome of that
+    run were drawn from; evaluation code and tests use them to check the ground truth.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> sme, hh = build_segments(load_config(), scale=0.01, seed=1)
+    >>> sme.n, hh.n, hh.state.shape
+    (200, 500, (500, 5))
+    """
+    cal = _check(config, Path("out"), Path("truth"), scale, seed)
+    run = _Run(config, cal, Path("out"), Path("truth"), scale=scale, seed=seed, faults=False)
+    _, sme, hh = _build(config, cal, run.n_sme, run.n_hh, run.pilot_month, seed)
+    return sme, hh
 
 
 def generate_province(

@@ -8,10 +8,11 @@ loans) with ``S < month <= S + 12 months``; then ``default = 1`` when any of its
 shows ``days_past_due >= 90`` in one of those records, else ``0``.
 
 ``true_pd`` is the exact probability with which the generator drew that outcome: the
-entity's probability of default in the outcome year, given its latent creditworthiness,
-when it has a loan that can show DPD 90 inside the window, else 0 (see
-:mod:`scoring.synth._credit`). For rows that are not observable it is the entity's
-probability of default with such a loan, and ``default`` is null.
+entity's probability of default in the outcome year given its creditworthiness at ``S``
+(the state its records up to ``S`` were drawn from), when it has a loan that can show
+DPD 90 inside the window, else 0 (see :mod:`scoring.synth._credit`). For rows that are not
+observable it is the entity's probability of default with such a loan, and ``default`` is
+null.
 """
 
 from __future__ import annotations
@@ -65,13 +66,18 @@ S < `month` <= S + 12 months. Then **default = 1** when any of its loans shows
 default is visible on or before S.
 
 `true_pd` is the exact probability with which the generator drew that outcome: the entity's
-probability of default in the outcome year given its latent creditworthiness, when it has a
-loan that can show DPD 90 inside the window (a loan reporting only in January-February, or
-first reporting in November or December, cannot), else 0. It does not depend on how many
-loans the entity holds: when an entity fails, all its eligible loans go bad together. For
-rows that are not observable it is the entity's probability of default with such a loan,
-and `default` is null. SMEs appear for the snapshots at which they are registered
-and not deregistered; households for every snapshot.
+probability of default in the outcome year given its creditworthiness on S, when it has a
+loan that can show DPD 90 inside the window, else 0. Creditworthiness on S is the state
+every record up to S was drawn from (tax filings, social insurance, utility bills,
+repayments, ...); nothing after S (the new year's shock, its records, its loans) enters
+`true_pd`, so a model of the credit files can in principle reach the ceiling. A loan can
+show DPD 90 inside the window unless it first reports in November or December (fourth-
+quarter lending is weak, so such borrowers are few) or its last instalment fell more than
+two months before the DPD 90 month. `true_pd` does not depend on how many loans the entity
+holds: when an entity fails, all its eligible loans go bad together. For rows that are not
+observable it is the entity's probability of default with such a loan, and `default` is
+null. SMEs appear for the snapshots at which they are registered and not deregistered;
+households for every snapshot.
 
 ## Faults
 
