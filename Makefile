@@ -58,15 +58,15 @@ test: setup check pytest  ## lint, type check and the whole test suite
 check: lint typecheck  ## ruff lint + format check, mypy strict on scoring/
 
 lint:
-	$(RUN) ruff check scoring tests bench
-	$(RUN) ruff format --check scoring tests bench
+	$(RUN) ruff check scoring tests bench notebooks
+	$(RUN) ruff format --check scoring tests bench notebooks
 
 typecheck:
 	$(RUN) mypy
 
 format:  ## apply ruff fixes and formatting
-	$(RUN) ruff check --fix scoring tests bench
-	$(RUN) ruff format scoring tests bench
+	$(RUN) ruff check --fix scoring tests bench notebooks
+	$(RUN) ruff format scoring tests bench notebooks
 
 pytest:
 	$(RUN) pytest -n 2 --dist loadgroup scoring tests
@@ -79,6 +79,17 @@ serve: setup  ## serve the leadership dashboards on http://$(HOST):$(PORT)
 
 screenshots: setup  ## regenerate docs/screenshots (SCALE=1.0)
 	$(RUN) python bench/bench_dashboards.py --scale $(SCALE) --repeat 1 --screenshots docs/screenshots
+
+LAB_PORT ?= 8888
+LAB_ARGS ?=
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: setup  ## JupyterLab on http://127.0.0.1:$(LAB_PORT) with the notebooks (py:percent files open as notebooks)
+	$(RUN) jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser $(ALLOW_ROOT) \
+		--ServerApp.root_dir=notebooks --LabApp.app_settings_dir=configs/jupyterlab $(LAB_ARGS)
+
+reports: setup  ## execute notebooks/ on the current data and write HTML reports to reports/
+	$(SCORING) reports
 
 mlflow-ui: setup  ## the MLflow UI on the embedded store, http://127.0.0.1:5000
 	$(RUN) mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1 --port 5000

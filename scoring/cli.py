@@ -850,6 +850,41 @@ def evaluate_command(ctx: Context, reps: int, seed: int, unweighted: bool) -> No
     click.echo(f"pilot_effects -> {path}")
 
 
+# -- analyst reports (reports.py) -----------------------------------------------------------
+
+
+@cli.command("reports")
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only notebooks whose name starts with this (e.g. 02); repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=900,
+    show_default=True,
+    help="Seconds a single cell may run.",
+)
+@pass_ctx
+@friendly_errors
+def reports_command(ctx: Context, only: tuple[str, ...], timeout: float) -> None:
+    """Execute the analyst notebooks (notebooks/) and write HTML reports to paths.reports.
+
+    Each notebook runs in a fresh kernel on this configuration, in order (02 and 03
+    train, log and promote the models that 04 reads). A report is written only when its
+    notebook ran through; the error names the notebook, the cell and the exception.
+    Needs the `notebooks` extra.
+    """
+    from scoring.reports import build_reports
+
+    for r in build_reports(ctx.config, only=only, timeout=timeout):
+        click.echo(
+            f"{r.notebook.name}: {r.cells} cells, {r.figures} charts, {r.seconds:.1f} s "
+            f"-> {r.report}"
+        )
+
+
 # -- dashboards (marts.py, serve.py) ---------------------------------------------------------
 
 

@@ -86,7 +86,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any, Literal
 
@@ -119,6 +119,7 @@ __all__ = [
     "ModelGapResult",
     "Outcome",
     "PilotEvaluation",
+    "champion_scores",
     "difference_in_differences",
     "effects_by_region",
     "evaluate_pilot",
@@ -127,6 +128,7 @@ __all__ = [
     "load_planted_effects",
     "load_validated_tables",
     "model_gap",
+    "model_gaps",
     "outcome_panels",
     "performance_by_region",
     "pilot_effects_frame",
@@ -1798,6 +1800,74 @@ def model_gap(
         reps=reps,
         seed=seed,
     )
+
+
+def model_gaps(
+    scored: pl.DataFrame,
+    *,
+    pilot_regions: Sequence[str],
+    metrics: Sequence[Literal["auc", "ks", "brier"]] = ("auc", "ks", "brier"),
+    reps: int = 999,
+    seed: int = DEFAULT_SEED,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """:func:`model_gap` for several metrics, one row each (``metric``, ``pilot``, ...).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> pd_ = rng.uniform(0.01, 0.3, 4000)
+    >>> s = pl.DataFrame({"region_code": ["440100", "440200"] * 2000, "pd": pd_,
+    ...     "default": (rng.random(4000) < pd_).astype(int)})
+    >>> t = model_gaps(s, pilot_regions=["440100"], metrics=["auc", "ks"], reps=99)
+    >>> t.get_column("metric").to_list(), t.columns[:4]
+    (['auc', 'ks'], ['metric', 'pilot', 'control', 'difference'])
+    """
+    rows = [
+        model_gap(
+            scored,
+            pilot_regions=pilot_regions,
+            metric=m,
+            reps=reps,
+            seed=seed,
+            confidence=confidence,
+        )
+        for m in metrics
+    ]
+    return pl.DataFrame([asdict(r) for r in rows])
+
+
+def champion_scores(config: WorkbenchConfig, *, segment: str, split: str = "oot") -> pl.DataFrame:
+    """The champion's PD on one split of a segment's credit file, for the by-region checks.
+
+    Columns ``region_code``, ``default``, ``pd`` (no entity ids); the split is the one
+    the model's training used (``[model]`` snapshots and test share).
+
+    Raises
+    ------
+    TrackingError
+        When the store fails or the segment has no champion.
+    InputFileError
+        When the credit file is missing.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> champion_scores(load_config(), segment="sme", split="future")
+    Traceback (most recent call last):
+    ...
+    scoring.exceptions.ConfigError: 'split' must be one of train, test, oot; got 'future'.
+    """
+    from scoring.training import SPLITS, read_credit_file, split_credit_file
+
+    if split not in SPLITS:
+        raise ConfigError(f"'split' must be one of {', '.join(SPLITS)}; got {split!r}.")
+    from scoring.lifecycle import load_by_alias
+
+    champion = load_by_alias(config, segment=segment)
+    rows = split_credit_file(read_credit_file(config, segment=segment), config.model)[split]
+    pd_ = champion.credit_model.score_pd_grade(rows).get_column("pd")
+    return rows.select("region_code", pl.col("default").cast(pl.Int8)).with_columns(pd_)
 
 
 # --------------------------------------------------------------------------- doctest data

@@ -54,10 +54,13 @@ __all__ = [
     "Kpi",
     "access_map",
     "access_trend",
+    "bin_chart",
+    "bundle_html",
     "calibration_chart",
     "coverage_map",
     "credit_household_map",
     "default_rate_trend",
+    "event_study_chart",
     "figure_bundle",
     "figure_html",
     "figures_html",
@@ -84,6 +87,7 @@ __all__ = [
     "pilot_vs_control_chart",
     "records_by_source_bars",
     "records_trend",
+    "region_effects_chart",
     "region_label",
     "roc_chart",
     "rural_units_bars",
@@ -237,6 +241,31 @@ def figure_bundle(fig: Any) -> dict[str, Any]:
     data = json.loads(fig.to_json(validate=False))
     data["config"] = dict(_CONFIG)
     return {"application/vnd.plotly.v1+json": data}
+
+
+def bundle_html(spec: Mapping[str, Any], *, include_plotlyjs: bool) -> str:
+    """A plotly JSON output (``application/vnd.plotly.v1+json``) as an HTML ``<div>``.
+
+    For reports: ``include_plotlyjs`` embeds plotly.js (about 5 MB) in the first figure of
+    a page only, so the page opens offline.
+
+    Examples
+    --------
+    >>> spec = figure_bundle(_message("x"))["application/vnd.plotly.v1+json"]
+    >>> div = bundle_html(spec, include_plotlyjs=False)
+    >>> div.lstrip().startswith("<div"), "displaylogo" in div
+    (True, True)
+    """
+    import plotly.io as pio  # type: ignore[import-untyped]
+
+    fig = pio.from_json(json.dumps({k: v for k, v in spec.items() if k != "config"}))
+    body: str = pio.to_html(
+        fig,
+        include_plotlyjs=include_plotlyjs,
+        full_html=False,
+        config=dict(spec.get("config") or _CONFIG),
+    )
+    return body
 
 
 # --------------------------------------------------------------------------- frame helpers
@@ -905,6 +934,8 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "sme_npl_ratio": ("中小微企业不良率", "SME NPL ratio"),
     "sme_default_rate": ("新发放贷款违约率", "default rate of new SME loans"),
     "credit_household_share": ("信用户占比", "credit households"),
+    "household_rated_share": ("农户建档评级占比", "households with a credit file (rated)"),
+    "records_per_entity": ("每主体归集记录数", "records collected per entity"),
 }
 """Chinese and English names of the pilot outcomes."""
 
@@ -970,6 +1001,8 @@ def pilot_effects_chart(effects: pl.DataFrame) -> Any:
     >>> pilot_effects_chart(_blank("pilot_effects")).layout.height
     280
     """
+    if "suppressed" not in effects.columns:  # straight from the evaluation, not the mart
+        effects = effects.with_columns(suppressed=pl.lit(value=False))
     rows = effects.filter(
         (pl.col("region_code") == PROVINCE_CODE)
         & ~pl.col("suppressed")
@@ -1339,15 +1372,17 @@ def roc_chart(curves: pl.DataFrame) -> Any:
     ['跨期 out-of-time · AUC 0.750', '随机 chance']
     """
     fig = _figure(height=420)
+    others = itertools.cycle((NAVY, ORANGE, PILOT, MUTED))
     for split in curves.get_column("split").unique(maintain_order=True).to_list():
         part = curves.filter(pl.col("split") == split)
+        color = _SPLIT_COLORS.get(split) or next(others)  # other curves: e.g. one per model
         fig.add_trace(
             go.Scatter(
                 x=part.get_column("fpr").to_list(),
                 y=part.get_column("tpr").to_list(),
                 mode="lines",
                 name=f"{_SPLIT_TEXT.get(split, split)} · AUC {part.get_column('auc')[0]:.3f}",
-                line={"color": _SPLIT_COLORS.get(split, ORANGE), "width": 2.4},
+                line={"color": color, "width": 2.4},
             )
         )
     fig.add_trace(
@@ -1470,6 +1505,161 @@ def score_by_region_chart(scores: pl.DataFrame) -> Any:
         )
     fig.update_layout(showlegend=False)
     fig.update_yaxes(title={"text": "评分 score"})
+    return fig
+
+
+def bin_chart(bins: pl.DataFrame, *, feature: str) -> Any:
+    """Share of rows (bars) and bad rate (line) per bin of one feature, WoE in the hover.
+
+    ``bins``: a bin table of :meth:`scoring.binning.WoEBinner.bin_table` (one feature,
+    or all with a ``feature`` column); the ``Total`` row is left out.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"label": ["[0, 30)", "[30, inf)", "Missing", "Total"],
+    ...     "kind": ["range", "range", "missing", "total"], "count_share": [0.7, 0.2, 0.1, 1.0],
+    ...     "bad_rate": [0.01, 0.08, 0.03, 0.025], "woe": [-0.9, 1.2, 0.2, None],
+    ...     "iv": [0.3, 0.4, 0.01, 0.71]})
+    >>> fig = bin_chart(t, feature="max_dpd_12m")
+    >>> [tr.type for tr in fig.data], list(fig.data[0].x), fig.layout.title.text
+    (['bar', 'scatter'], ['[0, 30)', '[30, inf)', 'Missing'], 'max_dpd_12m · IV 0.710')
+    """
+    rows = bins.filter(pl.col("feature") == feature) if "feature" in bins.columns else bins
+    total = rows.filter(pl.col("kind") == "total")
+    rows = rows.filter(pl.col("kind") != "total")
+    if not rows.height:
+        return _message(_NO_DATA)
+    iv = total.get_column("iv")[0] if total.height else rows.get_column("iv").sum()
+    labels = rows.get_column("label").to_list()
+    fig = _figure(height=360)
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=rows.get_column("count_share").to_list(),
+            name="样本占比 share of rows",
+            marker={"color": "rgba(31,78,121,0.35)"},
+            customdata=rows.get_column("woe").to_list(),
+            hovertemplate="%{x}: %{y:.1%} · WoE %{customdata:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=rows.get_column("bad_rate").to_list(),
+            name="违约率 bad rate",
+            mode="lines+markers",
+            yaxis="y2",
+            line={"color": RED, "width": 2.4},
+            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": f"{feature} · IV {iv:.3f}", "x": 0.5},
+        yaxis={"title": {"text": "样本占比 share"}, "tickformat": ".0%"},
+        yaxis2={
+            "title": {"text": "违约率 bad rate"},
+            "tickformat": ".1%",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+    )
+    fig.update_xaxes(type="category", title={"text": "分箱 bin"})
+    return fig
+
+
+def event_study_chart(
+    coefficients: pl.DataFrame, *, unit: str = "quarter", outcome: str = ""
+) -> Any:
+    """Effect by period around the pilot start with its interval (an event study).
+
+    ``coefficients``: ``period``, ``estimate``, ``ci_low``, ``ci_high``
+    (:attr:`scoring.evaluation.EventStudyResult.coefficients`); period 0 is the first
+    period of the pilot, the reference period is the row of zeros.
+
+    Examples
+    --------
+    >>> c = pl.DataFrame({"period": [-2, -1, 0, 1], "estimate": [0.001, 0.0, 0.01, 0.012],
+    ...     "ci_low": [-0.004, 0.0, 0.005, 0.006], "ci_high": [0.006, 0.0, 0.015, 0.018]})
+    >>> fig = event_study_chart(c, outcome="sme_access_rate")
+    >>> list(fig.data[0].x), fig.layout.title.text
+    ([-2, -1, 0, 1], '中小微企业贷款获得率 SME credit access')
+    """
+    rows = coefficients.sort("period")
+    if not rows.height:
+        return _message(_NO_DATA)
+    zh, en = OUTCOME_LABELS.get(outcome, (outcome, ""))
+    est = rows.get_column("estimate").to_list()
+    lo = rows.get_column("ci_low").to_list()
+    hi = rows.get_column("ci_high").to_list()
+    fig = _figure(height=360)
+    fig.add_trace(
+        go.Scatter(
+            x=rows.get_column("period").to_list(),
+            y=est,
+            mode="markers+lines",
+            name="效果 effect (95% CI)",
+            marker={"size": 9, "color": PILOT},
+            line={"color": PILOT, "width": 1.5},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - e for h, e in zip(hi, est, strict=True)],
+                "arrayminus": [e - v for e, v in zip(est, lo, strict=True)],
+                "color": PILOT,
+            },
+        )
+    )
+    fig.add_hline(y=0, line={"color": MUTED, "width": 1})
+    fig.add_vline(x=-0.5, line={"color": MUTED, "dash": "dash", "width": 1})
+    periods = {"quarter": "季度 quarters", "month": "月 months"}.get(unit, unit)
+    fig.update_layout(title={"text": f"{zh} {en}".strip(), "x": 0.5}, showlegend=False)
+    fig.update_xaxes(title={"text": f"距试点开始 {periods} since the pilot start"}, dtick=1)
+    fig.update_yaxes(title={"text": "相对对照地区 vs control regions"})
+    return fig
+
+
+def region_effects_chart(effects: pl.DataFrame, *, outcome: str = "") -> Any:
+    """The DiD estimate of each pilot region alone, with its interval.
+
+    ``effects``: ``region_code``, ``estimate``, ``ci_low``, ``ci_high``
+    (:func:`scoring.evaluation.effects_by_region`).
+
+    Examples
+    --------
+    >>> e = pl.DataFrame({"region_code": ["440100", "440400"], "estimate": [0.01, 0.02],
+    ...     "ci_low": [0.0, 0.01], "ci_high": [0.02, 0.03]})
+    >>> list(region_effects_chart(e).data[0].y)
+    ['广州 Guangzhou', '珠海 Zhuhai']
+    """
+    rows = effects.sort("region_code")
+    if not rows.height:
+        return _message(_NO_DATA)
+    zh, en = OUTCOME_LABELS.get(outcome, (outcome, ""))
+    est = rows.get_column("estimate").to_list()
+    lo = rows.get_column("ci_low").to_list()
+    hi = rows.get_column("ci_high").to_list()
+    fig = _figure(height=max(240, 50 * rows.height + 100))
+    fig.add_trace(
+        go.Scatter(
+            x=est,
+            y=[region_label(c) for c in rows.get_column("region_code").to_list()],
+            mode="markers",
+            marker={"size": 11, "color": PILOT},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h - e for h, e in zip(hi, est, strict=True)],
+                "arrayminus": [e - v for e, v in zip(est, lo, strict=True)],
+                "color": PILOT,
+            },
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=0, line={"color": MUTED, "width": 1})
+    fig.update_layout(title={"text": f"{zh} {en}".strip(), "x": 0.5})
+    fig.update_xaxes(title={"text": "试点效果 pilot effect (95% CI)"})
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 

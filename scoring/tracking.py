@@ -58,16 +58,10 @@ from scoring.training import (
     OUTPUT_COLUMNS,
     PACKAGES,
     CreditModel,
-    credit_file_path,
-    data_fingerprint,
-    evaluate,
-    fit_credit_model,
+    FittedRun,
+    fit_and_evaluate,
     git_commit,
-    model_params,
     package_versions,
-    read_ceiling,
-    read_credit_file,
-    split_credit_file,
     write_report,
 )
 
@@ -379,20 +373,30 @@ def _utc_stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def stage_training(config: WorkbenchConfig, *, segment: str, model_type: str) -> Path:
+def stage_training(
+    config: WorkbenchConfig,
+    *,
+    segment: str,
+    model_type: str,
+    fitted: FittedRun | None = None,
+) -> Path:
     """Fit, evaluate and write everything a run logs into a pending folder; return it.
+
+    ``fitted``: a run already fitted by :func:`scoring.training.fit_and_evaluate` (of
+    this ``segment`` and ``model_type``), written as is instead of fitting again.
 
     No MLflow call is made: the folder (``run.json``, ``report/``, ``model/``) is complete
     on its own and :func:`log_staged` logs it.
     """
-    data = read_credit_file(config, segment=segment)
-    splits = split_credit_file(data, config.model)
-    model = fit_credit_model(
-        splits["train"], segment=segment, model_type=model_type, config=config.model
-    )
-    ev = evaluate(model, splits, config=config.model, ceiling=read_ceiling(config, segment=segment))
-    fp = data_fingerprint(credit_file_path(config, segment=segment), splits, config=config.model)
-    params = model_params(config.model, segment=segment, model_type=model_type)
+    if fitted is None:
+        fitted = fit_and_evaluate(config, segment=segment, model_type=model_type)
+    elif (fitted.segment, fitted.model_type) != (segment, model_type):
+        raise ConfigError(
+            f"'fitted' must be a {segment} {model_type} run; "
+            f"got a {fitted.segment} {fitted.model_type} run."
+        )
+    model, ev, splits = fitted.model, fitted.evaluation, fitted.splits
+    fp, params = fitted.fingerprint, fitted.params
     name = f"{segment}-{model_type}-{_utc_stamp()}"
     folder = config.paths.mlruns / PENDING_FOLDER / name
     tmp = folder.with_name(f".{name}.tmp")
@@ -567,8 +571,17 @@ def log_staged(config: WorkbenchConfig, folder: Path) -> LoggedRun:
     return logged
 
 
-def train_and_log(config: WorkbenchConfig, *, segment: str, model_type: str) -> LoggedRun:
+def train_and_log(
+    config: WorkbenchConfig,
+    *,
+    segment: str,
+    model_type: str,
+    fitted: FittedRun | None = None,
+) -> LoggedRun:
     """``scoring train``: check the store, fit and evaluate, stage, log (not register).
+
+    ``fitted``: log this run (from :func:`scoring.training.fit_and_evaluate`) instead of
+    fitting one.
 
     The store is checked first so that a broken store fails fast; if it fails later,
     the staged run is kept (see :func:`log_staged`).
@@ -582,5 +595,5 @@ def train_and_log(config: WorkbenchConfig, *, segment: str, model_type: str) -> 
     """
     experiment_name(segment)
     connect(config)
-    folder = stage_training(config, segment=segment, model_type=model_type)
+    folder = stage_training(config, segment=segment, model_type=model_type, fitted=fitted)
     return log_staged(config, folder)

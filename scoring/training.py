@@ -78,12 +78,14 @@ __all__ = [
     "SPLITS",
     "CreditModel",
     "Evaluation",
+    "FittedRun",
     "TrainingData",
     "calibration_verdict",
     "credit_file_path",
     "data_fingerprint",
     "direction_violations",
     "evaluate",
+    "fit_and_evaluate",
     "fit_credit_model",
     "git_commit",
     "model_params",
@@ -766,6 +768,62 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------- provenance
+
+
+@dataclass(frozen=True, slots=True)
+class FittedRun:
+    """One model fitted and measured on a segment's credit file, ready to be logged.
+
+    :func:`scoring.tracking.train_and_log` logs it as is, so a notebook that shows the
+    evaluation and then logs the run fits the model once.
+    """
+
+    segment: str
+    model_type: str
+    model: CreditModel
+    evaluation: Evaluation
+    fingerprint: dict[str, Any]
+    """:func:`data_fingerprint` of the credit file and the splits the model saw."""
+    params: dict[str, Any]
+    """:func:`model_params`: the settings logged with the run."""
+    splits: dict[str, pl.DataFrame]
+
+
+def fit_and_evaluate(config: WorkbenchConfig, *, segment: str, model_type: str) -> FittedRun:
+    """Read the credit file, split it, fit one model and evaluate it on every split.
+
+    Raises
+    ------
+    InputFileError, DataError, ModelError
+        When the credit file is missing or cannot train a model.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> fit_and_evaluate(load_config(), segment="sme", model_type="forest")
+    Traceback (most recent call last):
+    ...
+    scoring.exceptions.ConfigError: 'model_type' must be one of scorecard, gbm; got 'forest'.
+    """
+    _check_segment(segment)
+    _check_model_type(model_type)
+    data = read_credit_file(config, segment=segment)
+    splits = split_credit_file(data, config.model)
+    model = fit_credit_model(
+        splits["train"], segment=segment, model_type=model_type, config=config.model
+    )
+    ev = evaluate(model, splits, config=config.model, ceiling=read_ceiling(config, segment=segment))
+    return FittedRun(
+        segment=segment,
+        model_type=model_type,
+        model=model,
+        evaluation=ev,
+        fingerprint=data_fingerprint(
+            credit_file_path(config, segment=segment), splits, config=config.model
+        ),
+        params=model_params(config.model, segment=segment, model_type=model_type),
+        splits=splits,
+    )
 
 
 def git_commit(folder: Path) -> tuple[str, bool] | None:

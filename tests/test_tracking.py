@@ -23,7 +23,7 @@ from mlflow.tracking import MlflowClient
 from scoring.cli import cli
 from scoring.codes import is_valid_resident_id
 from scoring.config import WorkbenchConfig, load_config
-from scoring.exceptions import TrackingError
+from scoring.exceptions import ConfigError, TrackingError
 from scoring.synth import generate_province
 from scoring.tracking import (
     connect,
@@ -33,6 +33,7 @@ from scoring.tracking import (
     tracking_uri,
     train_and_log,
 )
+from scoring.training import fit_and_evaluate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,6 +205,21 @@ def test_same_data_and_seed_give_the_same_metrics(province: Path, tmp_path: Path
     assert runs[0]["metrics"] == runs[1]["metrics"]
     assert runs[0]["fingerprint"] == runs[1]["fingerprint"]
     assert runs[0]["params"] == runs[1]["params"]
+
+
+def test_a_run_fitted_beforehand_is_staged_as_fitting_would(province: Path) -> None:
+    cfg = load_config(province)
+    fitted = fit_and_evaluate(cfg, segment="sme", model_type="scorecard")
+    given = stage_training(cfg, segment="sme", model_type="scorecard", fitted=fitted)
+    fresh = stage_training(cfg, segment="sme", model_type="scorecard")
+    runs = [json.loads((f / "run.json").read_text(encoding="utf-8")) for f in (given, fresh)]
+    for f in (given, fresh):
+        shutil.rmtree(f)
+    assert runs[0]["metrics"] == runs[1]["metrics"]
+    assert runs[0]["fingerprint"] == runs[1]["fingerprint"]
+    assert fitted.evaluation.metrics == runs[0]["metrics"]
+    with pytest.raises(ConfigError, match="'fitted' must be a sme gbm run; got a sme scorecard"):
+        stage_training(cfg, segment="sme", model_type="gbm", fitted=fitted)
 
 
 # ----------------------------------------------------------------------------- privacy
