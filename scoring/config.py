@@ -496,7 +496,7 @@ class GBMParams:
     learning_rate: float = 0.05
     max_rounds: int = 2000
     early_stopping_rounds: int = 100
-    num_leaves: int = 15
+    num_leaves: int = 7
     min_child_samples: int | str = "auto"
     subsample: float = 0.8
     colsample_bytree: float = 0.8
