@@ -657,7 +657,9 @@ _BINNER_XFAIL = {
 
 @parametrize_with_checks([WoEBinner()], expected_failed_checks=lambda est: _BINNER_XFAIL)
 def test_sklearn_compatible(estimator: WoEBinner, check: object) -> None:
-    check(estimator)  # type: ignore[operator]
+    params = repr(estimator.get_params())
+    check(estimator)  # type: ignore[operator]  # scikit-learn's check raises when it fails
+    assert repr(estimator.get_params()) == params  # and it left our parameters alone
 
 
 @pytest.mark.parametrize(

@@ -402,4 +402,6 @@ _CHALLENGER_XFAIL = {
     expected_failed_checks=lambda est: _CHALLENGER_XFAIL,
 )
 def test_sklearn_compatible(estimator: GBMChallenger, check: object) -> None:
-    check(estimator)  # type: ignore[operator]
+    params = repr(estimator.get_params())
+    check(estimator)  # type: ignore[operator]  # scikit-learn's check raises when it fails
+    assert repr(estimator.get_params()) == params  # and it left our parameters alone

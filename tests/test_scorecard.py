@@ -382,4 +382,6 @@ _SCORECARD_XFAIL = {
 
 @parametrize_with_checks([_SMALL_DATA], expected_failed_checks=lambda est: _SCORECARD_XFAIL)
 def test_sklearn_compatible(estimator: Scorecard, check: object) -> None:
-    check(estimator)  # type: ignore[operator]
+    params = repr(estimator.get_params())
+    check(estimator)  # type: ignore[operator]  # scikit-learn's check raises when it fails
+    assert repr(estimator.get_params()) == params  # and it left our parameters alone
