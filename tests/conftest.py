@@ -298,3 +298,68 @@ def project_config(tmp_path: Path) -> Path:
     target = tmp_path / "configs" / "workbench.toml"
     shutil.copy(PROJECT_ROOT / "configs" / "workbench.toml", target)
     return target
+
+
+# ----------------------------------------------------------------------------- model stores
+
+
+def build_generated_province(root: Path) -> Path:
+    """Generate, validate, rate and collect a province at scale 0.1 under ``root``.
+
+    Returns the path of its configuration (a copy of the project's, paths under ``root``).
+    """
+    from click.testing import CliRunner
+
+    from scoring.cli import cli
+    from scoring.config import load_config
+    from scoring.synth import generate_province
+
+    (root / "configs").mkdir(parents=True)
+    config = root / "configs" / "workbench.toml"
+    shutil.copy(PROJECT_ROOT / "configs" / "workbench.toml", config)
+    cfg = load_config(config)
+    generate_province(
+        cfg, out=cfg.paths.raw, truth=cfg.paths.truth, scale=0.1, seed=11, faults=True
+    )
+    for args in (["validate", "--quarantine"], ["rate", "tax"], ["collect"]):
+        result = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+    return config
+
+
+def empty_store(cfg: Any, cache: Path) -> None:
+    """An empty, migrated MLflow store at ``cfg.paths.mlruns`` (a copy of one made once)."""
+    from scoring.config import load_config
+    from scoring.tracking import connect
+
+    template = cache / "mlflow-empty.db"
+    if not template.exists():
+        scratch = cache / "mlflow-template"
+        connect(load_config(cfg.source).with_root(scratch))
+        shutil.copy(scratch / "mlruns" / "mlflow.db", template)
+    cfg.paths.mlruns.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, cfg.paths.mlruns / "mlflow.db")
+
+
+def copy_workbench(province: Path, root: Path, cache: Path) -> Any:
+    """Config, credit files and truth of ``province`` under ``root``, with an empty store."""
+    from scoring.config import load_config
+
+    (root / "configs").mkdir(parents=True)
+    shutil.copy(province, root / "configs" / "workbench.toml")
+    src, cfg = load_config(province), load_config(root / "configs" / "workbench.toml")
+    for folder in ("curated", "truth"):
+        shutil.copytree(getattr(src.paths, folder), getattr(cfg.paths, folder))
+    empty_store(cfg, cache)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def store_kit() -> SimpleNamespace:
+    """Helpers for the model lifecycle tests (which cannot import conftest):
+    ``build_province(root)``, ``empty_store(cfg, cache)``, ``copy_workbench(...)``."""
+    return SimpleNamespace(
+        build_province=build_generated_province,
+        empty_store=empty_store,
+        copy_workbench=copy_workbench,
+    )

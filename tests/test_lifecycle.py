@@ -7,9 +7,9 @@ store made once per session and copied for each test.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from scoring.cli import cli
-from scoring.config import ModelGateConfig, WorkbenchConfig, load_config
+from scoring.config import ModelGateConfig, WorkbenchConfig
 from scoring.exceptions import ConfigError, TrackingError
 from scoring.lifecycle import (
     CHALLENGER,
@@ -27,36 +27,9 @@ from scoring.lifecycle import (
     promote,
     register_run,
 )
-from scoring.synth import generate_province
-from scoring.tracking import connect, mlflow_quiet, train_and_log
+from scoring.tracking import mlflow_quiet, train_and_log
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def build_province(root: Path) -> Path:
-    """Generate, validate, rate and collect a province at scale 0.1 under ``root``."""
-    (root / "configs").mkdir(parents=True)
-    config = root / "configs" / "workbench.toml"
-    shutil.copy(PROJECT_ROOT / "configs" / "workbench.toml", config)
-    cfg = load_config(config)
-    generate_province(
-        cfg, out=cfg.paths.raw, truth=cfg.paths.truth, scale=0.1, seed=11, faults=True
-    )
-    for args in (["validate", "--quarantine"], ["rate", "tax"], ["collect"]):
-        result = CliRunner().invoke(cli, ["--config", str(config), *args])
-        assert result.exit_code == 0, result.output
-    return config
-
-
-def empty_store(cfg: WorkbenchConfig, cache: Path) -> None:
-    """An empty, migrated MLflow store at paths.mlruns (a copy of one made once)."""
-    template = cache / "mlflow-empty.db"
-    if not template.exists():
-        scratch = cache / "mlflow-template"
-        connect(load_config(cfg.source).with_root(scratch))
-        shutil.copy(scratch / "mlruns" / "mlflow.db", template)
-    cfg.paths.mlruns.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, cfg.paths.mlruns / "mlflow.db")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -68,26 +41,21 @@ def local_store_only() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_province(tmp_path_factory.mktemp("province"))
+def province(tmp_path_factory: pytest.TempPathFactory, store_kit: SimpleNamespace) -> Path:
+    return store_kit.build_province(tmp_path_factory.mktemp("province"))
 
 
 @pytest.fixture
 def workbench(
-    province: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    province: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    store_kit: SimpleNamespace,
 ) -> WorkbenchConfig:
     """The province's credit files and truth with a fresh, empty store of its own."""
-    return copy_workbench(province, tmp_path, tmp_path_factory.getbasetemp())
-
-
-def copy_workbench(province: Path, root: Path, cache: Path) -> WorkbenchConfig:
-    """Config, credit files and truth of ``province`` under ``root``, with an empty store."""
-    (root / "configs").mkdir(parents=True)
-    shutil.copy(province, root / "configs" / "workbench.toml")
-    src, cfg = load_config(province), load_config(root / "configs" / "workbench.toml")
-    for folder in ("curated", "truth"):
-        shutil.copytree(getattr(src.paths, folder), getattr(cfg.paths, folder))
-    empty_store(cfg, cache)
+    cfg: WorkbenchConfig = store_kit.copy_workbench(
+        province, tmp_path, tmp_path_factory.getbasetemp()
+    )
     return cfg
 
 

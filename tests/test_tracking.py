@@ -13,6 +13,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow
 import polars as pl
@@ -24,7 +25,6 @@ from scoring.cli import cli
 from scoring.codes import is_valid_resident_id
 from scoring.config import WorkbenchConfig, load_config
 from scoring.exceptions import ConfigError, TrackingError
-from scoring.synth import generate_province
 from scoring.tracking import (
     connect,
     mlflow_quiet,
@@ -41,43 +41,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------- fixtures
 
 
-def build_province(root: Path) -> Path:
-    """Generate, validate, rate and collect a province at scale 0.1 under ``root``."""
-    (root / "configs").mkdir(parents=True)
-    config = root / "configs" / "workbench.toml"
-    shutil.copy(PROJECT_ROOT / "configs" / "workbench.toml", config)
-    cfg = load_config(config)
-    generate_province(
-        cfg, out=cfg.paths.raw, truth=cfg.paths.truth, scale=0.1, seed=11, faults=True
-    )
-    for args in (["validate", "--quarantine"], ["rate", "tax"], ["collect"]):
-        result = CliRunner().invoke(cli, ["--config", str(config), *args])
-        assert result.exit_code == 0, result.output
-    return config
-
-
-def empty_store(cfg: WorkbenchConfig, cache: Path) -> None:
-    """An empty, migrated MLflow store at paths.mlruns (a copy of one made once)."""
-    template = cache / "mlflow-empty.db"
-    if not template.exists():
-        scratch = cache / "mlflow-template"
-        connect(load_config(cfg.source).with_root(scratch))
-        shutil.copy(scratch / "mlruns" / "mlflow.db", template)
-    cfg.paths.mlruns.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, cfg.paths.mlruns / "mlflow.db")
-
-
-def copy_workbench(province: Path, root: Path, cache: Path) -> WorkbenchConfig:
-    """Config, credit files and truth of ``province`` under ``root``, with an empty store."""
-    (root / "configs").mkdir(parents=True)
-    shutil.copy(province, root / "configs" / "workbench.toml")
-    src, cfg = load_config(province), load_config(root / "configs" / "workbench.toml")
-    for folder in ("curated", "truth"):
-        shutil.copytree(getattr(src.paths, folder), getattr(cfg.paths, folder))
-    empty_store(cfg, cache)
-    return cfg
-
-
 @pytest.fixture(scope="module", autouse=True)
 def local_store_only() -> Iterator[None]:
     """Tests use the embedded default store under their temporary root, never a team's."""
@@ -87,15 +50,17 @@ def local_store_only() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_province(tmp_path_factory.mktemp("province"))
+def province(tmp_path_factory: pytest.TempPathFactory, store_kit: SimpleNamespace) -> Path:
+    return store_kit.build_province(tmp_path_factory.mktemp("province"))
 
 
 @pytest.fixture(scope="module")
-def trained(province: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def trained(
+    province: Path, tmp_path_factory: pytest.TempPathFactory, store_kit: SimpleNamespace
+) -> dict[str, object]:
     """One scorecard run logged into a fresh store."""
     cfg = load_config(province)
-    empty_store(cfg, tmp_path_factory.getbasetemp())
+    store_kit.empty_store(cfg, tmp_path_factory.getbasetemp())
     run = train_and_log(cfg, segment="sme", model_type="scorecard")
     return {"cfg": cfg, "run": run}
 
@@ -300,8 +265,12 @@ def test_a_plain_file_store_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_a_failure_while_logging_keeps_the_model_for_log_pending(
-    province: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    province: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    store_kit: SimpleNamespace,
 ) -> None:
+    copy_workbench = store_kit.copy_workbench
     cache = tmp_path_factory.getbasetemp()
     cfg = copy_workbench(province, tmp_path / "a", cache)
     # an experiment whose artifact folder cannot be created (its parent is a file)
