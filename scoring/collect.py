@@ -58,6 +58,7 @@ from pathlib import Path
 import polars as pl
 
 from scoring.config import WorkbenchConfig
+from scoring.disputes import record_left_out
 from scoring.exceptions import ConfigError, SchemaError
 from scoring.features import (
     CONTEXT_KEYS,
@@ -326,14 +327,10 @@ def dispute_status(disputes: pl.LazyFrame, rules: CollectionRules) -> pl.LazyFra
     ('admin_penalties', 'AP1', True, False, False)
     """
     resolved_at = pl.when(pl.col("outcome").is_not_null()).then(pl.col("resolved_date"))
-    cols = []
-    for k, s in enumerate(rules.snapshots):
-        opened = pl.col("opened_date") <= s
-        resolved = (resolved_at <= s).fill_null(False)
-        open_ = opened & ~resolved
-        corrected = opened & resolved & (pl.col("outcome") == "corrected")
-        excl = corrected | open_ if rules.exclude_open_disputes else corrected
-        cols.append(excl.fill_null(False).any().alias(f"_x{k}"))
+    cols = [
+        record_left_out(s, exclude_open=rules.exclude_open_disputes).any().alias(f"_x{k}")
+        for k, s in enumerate(rules.snapshots)
+    ]
     cols.append(
         (resolved_at.is_not_null() & (pl.col("outcome") == "corrected"))
         .fill_null(False)

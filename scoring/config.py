@@ -587,18 +587,28 @@ class WorkbenchConfig:
     lists: ListsConfig = ListsConfig()
     marts: MartsConfig = MartsConfig()
     model: ModelConfig = ModelConfig()
+    root: Path | None = None
+    """The folder relative paths were resolved against, once :meth:`with_root` moved them
+    (None: the project folder of ``source``)."""
 
     def with_root(self, root: str | Path) -> WorkbenchConfig:
         """A copy whose data paths are re-rooted under ``root`` (same relative layout).
+
+        Paths outside the current root (absolute in the TOML file) stay where they are.
 
         Examples
         --------
         >>> load_config().with_root("/tmp/x").paths.raw.as_posix()
         '/tmp/x/data/raw'
+        >>> load_config().with_root("/tmp/x").with_root("/tmp/y").paths.raw.as_posix()
+        '/tmp/y/data/raw'
         """
         base = Path(root)
-        here = self.source.resolve().parent
-        old_root = here.parent if here.name == "configs" else here
+        if self.root is not None:
+            old_root = self.root
+        else:
+            here = self.source.resolve().parent
+            old_root = here.parent if here.name == "configs" else here
         moved = {}
         for name in PathsConfig.__dataclass_fields__:
             old: Path = getattr(self.paths, name)
@@ -606,7 +616,7 @@ class WorkbenchConfig:
                 moved[name] = base / old.relative_to(old_root)
             except ValueError:
                 moved[name] = old
-        return replace(self, paths=PathsConfig(**moved))
+        return replace(self, paths=PathsConfig(**moved), root=base)
 
     def bank(self, code: str) -> BankConfig:
         """The bank with this code, or a ConfigError listing the known ones."""

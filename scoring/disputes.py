@@ -86,6 +86,7 @@ __all__ = [
     "Dispute",
     "DisputeStore",
     "ImportSummary",
+    "record_left_out",
 ]
 
 T = TypeVar("T")
@@ -96,6 +97,36 @@ OUTCOMES = DISPUTE_OUTCOMES
 """How a dispute is settled: ``corrected``, ``upheld`` or ``unresolved``."""
 STATES = ("open", *OUTCOMES)
 """The derived state of a dispute."""
+
+
+def record_left_out(as_of: dt.date, *, exclude_open: bool) -> pl.Expr:
+    """Per dispute row: does it take its record out of use on ``as_of``? (the one rule)
+
+    A dispute opened by ``as_of`` and settled by then as ``corrected`` found the record
+    wrong: it is never used again. A dispute still open on ``as_of`` leaves the record out
+    when ``exclude_open`` (``[collection] exclude_open_disputes``). Upheld and unresolved
+    disputes give the record back. Reads ``opened_date``, ``resolved_date`` and
+    ``outcome``; credit files (:mod:`scoring.collect`) and ratings use this rule.
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"opened_date": [dt.date(2012, 5, 1)] * 3,
+    ...     "resolved_date": [None, dt.date(2012, 6, 1), dt.date(2013, 6, 1)],
+    ...     "outcome": [None, "upheld", "corrected"]})
+    >>> d.select(record_left_out(dt.date(2012, 12, 31), exclude_open=True)).to_series().to_list()
+    [True, False, True]
+    >>> d.select(record_left_out(dt.date(2013, 12, 31), exclude_open=False)).to_series().to_list()
+    [False, False, True]
+    """
+    opened = pl.col("opened_date") <= as_of
+    settled = pl.col("outcome").is_not_null() & (pl.col("resolved_date") <= as_of).fill_null(
+        value=False
+    )
+    out = settled & (pl.col("outcome") == "corrected")
+    if exclude_open:
+        out = out | ~settled
+    return (opened & out).fill_null(value=False)
+
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _RESIDENT_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")

@@ -16,6 +16,7 @@ from typing import TypeAlias
 
 import polars as pl
 
+from scoring.disputes import record_left_out
 from scoring.exceptions import DataError, SchemaError
 from scoring.schema import TABLES
 
@@ -142,17 +143,8 @@ def drop_disputed(
     """
     if disputes is None:
         return frame
-    d = raw_table(disputes, "disputes", _DISPUTE_COLUMNS).filter(
-        pl.col("source_table") == table, pl.col("opened_date") <= as_of
-    )
-    settled = (
-        pl.col("outcome").is_not_null()
-        & pl.col("resolved_date").is_not_null()
-        & (pl.col("resolved_date") <= as_of)
-    )
-    out = settled & (pl.col("outcome") == "corrected")
-    if exclude_open:
-        out = out | ~settled
+    d = raw_table(disputes, "disputes", _DISPUTE_COLUMNS).filter(pl.col("source_table") == table)
+    out = record_left_out(as_of, exclude_open=exclude_open)
     gone = d.filter(out).select(pl.col("source_record_id").alias(key)).unique()
     return frame.join(gone, on=key, how="anti")
 
