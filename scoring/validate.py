@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -1193,17 +1192,7 @@ def _config_codes(config: WorkbenchConfig) -> dict[str, tuple[str, ...]]:
 
 
 def _indicator_codes(config: WorkbenchConfig) -> tuple[str, ...]:
-    tax = getattr(config, "tax", None)
-    deductions = getattr(tax, "deductions", None)
-    if deductions is not None:
-        return tuple(str(d.code) for d in deductions)
-    # The loader does not type [tax] yet: read the codes from the same TOML file.
-    try:
-        data = tomllib.loads(Path(config.source).read_text(encoding="utf-8"))
-        items = data["tax"]["deductions"]
-        codes = tuple(str(item["code"]) for item in items)
-    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
-        codes = ()
+    codes = tuple(d.code for d in config.tax.deductions)
     if not codes:
         raise ConfigError(
             f"'tax.deductions' in {config.source} must list the deduction indicators "
