@@ -21,7 +21,9 @@ The rules, applied per snapshot date ``S`` (the year ends of ``province.snapshot
   drops the record from then on (the department's corrected data arrives as records of
   its own); ``upheld`` uses it; ``unresolved`` uses it and counts it in
   ``unresolved_disputes``. A dispute on a loan covers its repayment records too; a
-  dispute on a registration row is flagged only.
+  dispute on a registration row is flagged only. The disputes are the validated
+  ``disputes`` table and the objection store (``paths.disputes_db``, ``scoring
+  dispute``), the store's state winning for a dispute in both.
 - **Outcome**: ``default`` is 1 when any loan of the entity reaches
   ``province.default_dpd`` days past due in a repayment month ending in
   ``(S, S + outcome_months]``, else 0; ``observable`` is true when that window ends
@@ -58,7 +60,7 @@ from pathlib import Path
 import polars as pl
 
 from scoring.config import WorkbenchConfig
-from scoring.disputes import record_left_out
+from scoring.disputes import disputes_in_force, record_left_out
 from scoring.exceptions import ConfigError, SchemaError
 from scoring.features import (
     CONTEXT_KEYS,
@@ -1015,4 +1017,5 @@ def collect_credit_files(
                 f"'{ratings_path}' must have columns credit_code, year and grade; "
                 f"got {list(have)} (missing {', '.join(missing)})."
             )
+    tables["disputes"] = disputes_in_force(tables["disputes"], config)
     return write_credit_files(tables, rules=rules, out=config.paths.curated, tax_grades=tax_grades)

@@ -86,6 +86,7 @@ __all__ = [
     "Dispute",
     "DisputeStore",
     "ImportSummary",
+    "disputes_in_force",
     "record_left_out",
 ]
 
@@ -996,3 +997,28 @@ class DisputeStore:
             },
             orient="row",
         ).with_columns(pl.col("event_date").str.to_date("%Y-%m-%d"))
+
+
+def disputes_in_force(raw: pl.LazyFrame, config: WorkbenchConfig) -> pl.LazyFrame:
+    """The department ``disputes`` table together with the objection store, if there is one.
+
+    Objections opened or resolved with ``scoring dispute`` live in ``paths.disputes_db``;
+    collection and ratings must see them too. A dispute present in both (imported from the
+    department table by ``scoring dispute import``) is taken from the store, which holds
+    its current state. Without a store the table is returned as it is.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from scoring.config import load_config
+    >>> cfg = load_config().with_root(tempfile.mkdtemp())
+    >>> raw = pl.LazyFrame(schema=TABLES["disputes"].schema)
+    >>> disputes_in_force(raw, cfg) is raw  # no store yet
+    True
+    """
+    if not config.paths.disputes_db.is_file():
+        return raw
+    stored = DisputeStore.from_config(config).as_disputes_table().lazy()
+    columns = list(TABLES["disputes"].schema)
+    kept = raw.select(columns).join(stored.select("dispute_id"), on="dispute_id", how="anti")
+    return pl.concat([stored.select(columns), kept], how="vertical_relaxed")

@@ -976,3 +976,42 @@ def test_synth_no_leakage_records_after_the_snapshot_removed(synth_files: Any) -
     assert sum(df.height for df in cut.values()) < 0.9 * sum(df.height for df in full.values())
     for seg in SEGMENTS:
         assert _features_at_cutoff(cut, seg).equals(_features_at_cutoff(full, seg)), seg
+
+
+def test_collection_sees_objections_of_the_dispute_store(
+    tmp_path: Path, project_config: Path, province_kit: Any
+) -> None:
+    from scoring.disputes import DisputeStore
+
+    cfg = load_config(_validated_config(tmp_path, project_config, province_kit))
+    penalty = pl.read_parquet(cfg.paths.validated / "admin_penalties.parquet").row(0, named=True)
+    snapshot = max(s for s in cfg.province.snapshots if s >= penalty["decision_date"])
+
+    def flags() -> dict[str, Any]:
+        files = pl.read_parquet(collect_credit_files(cfg).sme_path)
+        row = files.filter(
+            (pl.col("entity_id") == penalty["credit_code"]) & (pl.col("snapshot_date") == snapshot)
+        )
+        return row.select(
+            "open_disputes", (pl.col("penalties_general") + pl.col("penalties_serious")).alias("n")
+        ).row(0, named=True)
+
+    before = flags()
+    store = DisputeStore.from_config(cfg)
+    dispute = store.open(
+        entity_type="sme",
+        entity_id=penalty["credit_code"],
+        source_table="admin_penalties",
+        source_record_id=penalty["record_id"],
+        reason="penalty already revoked",
+        actor="STAFF01",
+        opened_on=penalty["decision_date"],
+    )
+    under_dispute = flags()
+    assert under_dispute["open_disputes"] == before["open_disputes"] + 1
+    assert under_dispute["n"] == before["n"] - 1  # the disputed penalty is left out
+    # settled as upheld before the snapshot: the penalty counts again, nothing is open
+    store.resolve(
+        dispute.dispute_id, outcome="upheld", actor="STAFF01", resolved_on=penalty["decision_date"]
+    )
+    assert flags() == before

@@ -16,7 +16,8 @@ rated and keeps the others):
 ``black_list.parquet``         :data:`~scoring.ratings.LIST_SCHEMA` (key ``as_of``)
 =============================  ==================================================
 
-Disputes (the validated ``disputes`` table) apply as in collection: a record under a
+Disputes (the validated ``disputes`` table and the objection store of ``scoring
+dispute``, :func:`scoring.disputes.disputes_in_force`) apply as in collection: a record under a
 dispute open on the rating date is left out when ``collection.exclude_open_disputes``,
 a record found wrong (``corrected``) is never used. The rating date is the
 publication date for tax, the year end for rural ratings and lists.
@@ -31,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from scoring.config import WorkbenchConfig
+from scoring.disputes import disputes_in_force
 from scoring.exceptions import DataError, InputFileError
 from scoring.progress import track
 from scoring.ratings._common import check_year, drop_disputed, year_end
@@ -151,7 +153,7 @@ def run_tax_ratings(
     filings = _scan(folder, "tax_filings")
     violations = _scan(folder, "tax_violations")
     enterprises = _scan(folder, "enterprises")
-    disputes = _scan(folder, "disputes")
+    disputes = disputes_in_force(_scan(folder, "disputes"), config)
     rules = config.tax
     parts: list[TaxRatings] = []
     prev: TaxRatings | None = None
@@ -223,6 +225,7 @@ def run_rural_ratings(
             "disputes",
         )
     }
+    t["disputes"] = disputes_in_force(t["disputes"], config)
     excl = config.collection.exclude_open_disputes
     parts = []
     steps = track(years, description="rural ratings") if progress else years
