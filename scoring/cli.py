@@ -7,6 +7,7 @@ Every command has ``--help``. Errors the user can fix are printed as one line,
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
@@ -117,11 +118,14 @@ def generate_command(
 
     Writes one Parquet file per raw table plus DICTIONARY.md, and the ground truth
     (true PD, AUC ceiling, planted pilot effects, planted faults) to paths.truth.
-    Deterministic for a seed; re-running replaces both folders atomically.
+    Deterministic for a seed; re-running replaces both folders atomically. An objection
+    store (paths.disputes_db) of the province it replaces is set aside, renamed with a
+    time stamp: its objections refer to records that are gone.
     """
     from scoring.synth import generate_province
 
     cfg = ctx.config
+    replaces_raw = out is None or out.resolve() == cfg.paths.raw.resolve()
     summary = generate_province(
         cfg,
         out=out if out is not None else cfg.paths.raw,
@@ -137,6 +141,15 @@ def generate_command(
     click.echo(f"truth (ceiling AUC {summary.ceiling}) -> {summary.truth}")
     if summary.faults_planted:
         click.echo(f"planted faults: {summary.faults:,} (listed in {summary.truth}/faults.parquet)")
+    store = cfg.paths.disputes_db
+    if replaces_raw and store.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = store.with_name(f"{store.stem}.{stamp}{store.suffix}")
+        for suffix in ("", "-wal", "-shm"):  # SQLite's write-ahead log goes with it
+            part = Path(f"{store}{suffix}")
+            if part.exists():
+                os.replace(part, Path(f"{aside}{suffix}"))
+        click.echo(f"objection store of the replaced province set aside -> {aside}")
 
 
 @cli.command("validate")
@@ -490,7 +503,6 @@ def dispute_list(ctx: Context, state: str | None, entity_id: str | None, as_of: 
 @friendly_errors
 def dispute_overdue(ctx: Context, as_of: Any, within_days: int | None) -> None:
     """List disputes still open past the settlement limit (20 days by default)."""
-    import datetime as dt
 
     from scoring.disputes import DisputeStore
 
@@ -568,7 +580,6 @@ def consent_list(
     limit: int,
 ) -> None:
     """List a bank's consents with their state (valid, expired, withdrawn, not_granted)."""
-    import datetime as dt
 
     import polars as pl
 

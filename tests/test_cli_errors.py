@@ -136,3 +136,42 @@ def test_help_lists_the_options(project_config: Path) -> None:
     assert proc.returncode == 0
     assert "--quarantine" in proc.stdout
     assert "--report" in proc.stdout
+
+
+def test_generate_sets_the_objection_store_of_the_replaced_province_aside(
+    project_config: Path,
+) -> None:
+    from scoring.disputes import DisputeStore
+
+    cfg = load_config(project_config)
+    store = DisputeStore.from_config(cfg)
+    store.open(
+        entity_type="sme",
+        entity_id="E1",
+        source_table="loans",
+        source_record_id="L1",
+        reason="wrong amount",
+        actor="STAFF01",
+    )
+    args = ["generate", "--scale", "0.01", "--seed", "3"]
+    result = run(project_config, *args)
+    assert result.returncode == 0, result.stderr
+    assert not cfg.paths.disputes_db.exists()
+    aside = list(cfg.paths.disputes_db.parent.glob("disputes.*.sqlite"))
+    assert len(aside) == 1
+    assert f"set aside -> {aside[0]}" in result.stdout
+    assert DisputeStore(aside[0]).disputes().get_column("entity_id").to_list() == ["E1"]
+    # generating elsewhere (--out) leaves the store of paths.raw alone
+    DisputeStore.from_config(cfg).open(
+        entity_type="sme",
+        entity_id="E2",
+        source_table="loans",
+        source_record_id="L2",
+        reason="wrong amount",
+        actor="STAFF01",
+    )
+    elsewhere = cfg.paths.raw.parent / "elsewhere"
+    result = run(project_config, *args, "--out", str(elsewhere))
+    assert result.returncode == 0, result.stderr
+    assert cfg.paths.disputes_db.exists()
+    assert "set aside" not in result.stdout
