@@ -287,6 +287,13 @@ def _echo_frame(frame: Any, *, empty: str) -> None:
     help="Export HMAC-SHA256 digests of the ids, keyed by $SCORING_EXPORT_ID_KEY "
     "(default: [exports] hash_entity_ids).",
 )
+@click.option(
+    "--batch-rows",
+    "batch_rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Scored rows written at a time (default 500,000; memory grows with it).",
+)
 @click.pass_context
 @friendly_errors
 def export_group(
@@ -296,6 +303,7 @@ def export_group(
     as_of: Any,
     purpose: str | None,
     hash_ids: bool | None,
+    batch_rows: int | None,
 ) -> None:
     """Write a bank export, or check one (`scoring export verify PATH`).
 
@@ -308,7 +316,7 @@ def export_group(
     """
     given = {"--bank": bank, "--segment": segment, "--as-of": as_of}
     if ctx.invoked_subcommand is not None:
-        if any(v is not None for v in (bank, segment, as_of, purpose, hash_ids)):
+        if any(v is not None for v in (bank, segment, as_of, purpose, hash_ids, batch_rows)):
             raise click.UsageError(
                 f"options of `export` do not apply to `{ctx.invoked_subcommand}`."
             )
@@ -316,7 +324,7 @@ def export_group(
     missing = [k for k, v in given.items() if v is None]
     if missing:
         raise click.UsageError(f"missing option(s) {', '.join(missing)} (see `scoring export -h`).")
-    from scoring.exports import export_scores
+    from scoring.exports import BATCH_ROWS, export_scores
 
     shared: Context = ctx.obj  # inherited from the top-level group
     result = export_scores(
@@ -326,6 +334,7 @@ def export_group(
         as_of=as_of.date(),
         purpose=purpose,
         hash_ids=hash_ids,
+        batch_rows=batch_rows or BATCH_ROWS,
     )
     excluded = ", ".join(f"{k} {v}" for k, v in result.excluded.items())
     click.echo(f"exported {result.rows_exported} rows to {result.path}")
@@ -503,7 +512,6 @@ def dispute_list(ctx: Context, state: str | None, entity_id: str | None, as_of: 
 @friendly_errors
 def dispute_overdue(ctx: Context, as_of: Any, within_days: int | None) -> None:
     """List disputes still open past the settlement limit (20 days by default)."""
-
     from scoring.disputes import DisputeStore
 
     day = as_of.date() if as_of else dt.date.today()
@@ -802,19 +810,42 @@ def promote_command(ctx: Context, segment: str, force: bool, why: str | None) ->
     type=click.Choice(["polars", "spark"]),
     default="polars",
     show_default=True,
-    help="Where to score (spark: planned).",
+    help="Where to score: this process, or Spark via MLflow's Spark UDF (the `spark` extra).",
+)
+@click.option(
+    "--master",
+    default=None,
+    help="Spark master URL with --engine spark (default: $SPARK_MASTER or local[*]).",
+)
+@click.option(
+    "--batch-rows",
+    "batch_rows",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="Rows read, scored and written at a time (memory grows with it).",
 )
 @pass_ctx
 @friendly_errors
-def score_command(ctx: Context, segment: str, as_of: Any, engine: str) -> None:
+def score_command(
+    ctx: Context, segment: str, as_of: Any, engine: str, master: str | None, batch_rows: int
+) -> None:
     """Score a snapshot with the champion (models:/<segment>-credit@champion).
 
-    Writes paths.scored/<segment>/<as-of>.parquet (read by exports and marts), stamped
-    with the model's name, version and run id.
+    Streams the credit file in batches and writes paths.scored/<segment>/<as-of>.parquet
+    atomically (read by exports and marts), stamped with the model's name, version and
+    run id.
     """
     from scoring.batch import score_snapshot
 
-    r = score_snapshot(ctx.config, segment=segment, as_of=as_of.date(), engine=engine)
+    r = score_snapshot(
+        ctx.config,
+        segment=segment,
+        as_of=as_of.date(),
+        engine=engine,
+        master=master,
+        batch_rows=batch_rows,
+    )
     grades = ", ".join(f"{g} {n}" for g, n in r.grades.items())
     click.echo(
         f"scored {r.rows} {segment} entities with {r.model_name} version {r.model_version} "

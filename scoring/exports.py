@@ -27,6 +27,10 @@ dispute store, :mod:`scoring.disputes`) and the ``consent_id`` it relies on. Neg
 older than ``collection.retention_years`` were already left out when the credit files were
 collected; the manifest says so.
 
+The scored table is streamed in entity-id order (``batch_rows`` rows at a time, as
+``scoring score`` writes it; a table in another order is sorted in memory first), so a
+10-million-entity export needs memory for the entity ids and one batch, not the whole table.
+
 Output: ``paths.exports/<bank>/<segment>/<as_of>/<export_id>/`` with ``scores.parquet``,
 ``scores.csv`` (UTF-8 with a byte-order mark, so Excel shows Chinese) and ``manifest.json``.
 The folder is built as ``.tmp-<export_id>`` next to its final place, flushed to disk and renamed
@@ -55,6 +59,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -63,7 +68,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -90,10 +95,12 @@ from scoring.exceptions import (
     VerificationFailed,
 )
 from scoring.features import feature_names
+from scoring.progress import track
 from scoring.schema import CONSENT_PURPOSES, ENTITY_TYPES, TABLES
-from scoring.storage import find_table, scan_table
+from scoring.storage import find_table, parquet_batches, scan_table
 
 __all__ = [
+    "BATCH_ROWS",
     "CSV_NAME",
     "EXPORT_SCHEMA_VERSION",
     "MANIFEST_NAME",
@@ -113,6 +120,8 @@ EXPORT_SCHEMA_VERSION = 1
 PARQUET_NAME = "scores.parquet"
 CSV_NAME = "scores.csv"
 MANIFEST_NAME = "manifest.json"
+BATCH_ROWS = 500_000
+"""Scored rows exported at a time by default."""
 TEMP_PREFIX = ".tmp-"
 """Prefix of an export folder still being written (hidden; never a complete export)."""
 _PAUSE_ENV = "SCORING_TEST_EXPORT_PAUSE"
@@ -190,7 +199,37 @@ def _credit_file_path(config: WorkbenchConfig, *, segment: str) -> Path:
 # -- reading and checking the inputs -------------------------------------------------------
 
 
-def _read_scored(path: Path, *, segment: str, as_of: dt.date) -> pl.DataFrame:
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """A checked scored table: read lazily, batch by batch, in entity-id order."""
+
+    path: Path
+    lazy: pl.LazyFrame
+    rows: int
+    model: dict[str, Any]
+    in_id_order: bool
+
+    def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
+        """``batch_rows`` rows at a time, sorted by entity id; at least one (maybe empty)."""
+        if not self.in_id_order:  # not as `scoring score` writes it: sorted in memory
+            whole = self.lazy.sort("entity_id").collect()
+            yield from whole.iter_slices(batch_rows) if whole.height else iter([whole])
+            return
+        import pyarrow.parquet as pq
+
+        casts = self.lazy.collect_schema()
+        seen = False
+        source = pq.ParquetFile(self.path)
+        for arrow in source.iter_batches(batch_size=batch_rows, columns=list(SCORED_SCHEMA)):
+            frame = pl.from_arrow(arrow)
+            assert isinstance(frame, pl.DataFrame)
+            seen = True
+            yield frame.lazy().select(casts.names()).cast(casts).collect()
+        if not seen:
+            yield pl.DataFrame(schema=casts)
+
+
+def _read_scored(path: Path, *, segment: str, as_of: dt.date) -> _Scored:
     if not path.is_file():
         raise InputFileError(
             f"'{path}' must exist: the {segment} scores on {as_of} (run `scoring score "
@@ -210,30 +249,42 @@ def _read_scored(path: Path, *, segment: str, as_of: dt.date) -> pl.DataFrame:
             casts.append(pl.col(name).cast(dtype))
         else:
             raise SchemaError(f"'{path}' column {name!r} must be of type {dtype}; got {got}.")
-    df = lf.select(casts).collect()
-    problems = {
-        "entity_id must be non-null and unique": df["entity_id"].null_count() > 0
-        or df["entity_id"].n_unique() != df.height,
-        f"segment must be {segment!r} on every row": (df["segment"] != segment).any()
-        or df["segment"].null_count() > 0,
-        f"as_of must be {as_of} on every row": (df["as_of"] != as_of).any()
-        or df["as_of"].null_count() > 0,
-        "pd must be in [0, 1]": df["pd"].is_nan().any()
-        or ((df["pd"] < 0) | (df["pd"] > 1)).any()
-        or df["pd"].null_count() > 0,
-        "score and grade must be non-null": df["score"].null_count() > 0
-        or df["grade"].null_count() > 0,
-    }
-    bad = [k for k, v in problems.items() if v]
+    lazy = lf.select(casts)
+    # checked on the whole table, reading only the columns each check needs
+    eid, pd_ = pl.col("entity_id"), pl.col("pd")
+    checks = lazy.select(
+        (eid.null_count() > 0) | (eid.n_unique() != pl.len()),
+        (pl.col("segment") != segment).any() | (pl.col("segment").null_count() > 0),
+        (pl.col("as_of") != as_of).any() | (pl.col("as_of").null_count() > 0),
+        pd_.is_nan().any() | ((pd_ < 0) | (pd_ > 1)).any() | (pd_.null_count() > 0),
+        (pl.col("score").null_count() > 0) | (pl.col("grade").null_count() > 0),
+        (eid > eid.shift(1)).all().alias("in_id_order"),
+        pl.len().alias("rows"),
+    ).collect()
+    flags = checks.row(0)
+    names = (
+        "entity_id must be non-null and unique",
+        f"segment must be {segment!r} on every row",
+        f"as_of must be {as_of} on every row",
+        "pd must be in [0, 1]",
+        "score and grade must be non-null",
+    )
+    bad = [k for k, v in zip(names, flags[:5], strict=True) if v]
     if bad:
         raise DataError(f"'{path}' must be a valid scored table: {'; '.join(bad)}.")
-    models = df.select("model_name", "model_version", "run_id").unique()
+    models = lazy.select("model_name", "model_version", "run_id").unique().collect()
     if models.height > 1 or models.null_count().sum_horizontal().item() > 0:
         raise DataError(
             f"'{path}' must come from one model (name, version, run id without nulls); "
             f"got {models.rows()[:3]}."
         )
-    return df
+    return _Scored(
+        path=path,
+        lazy=lazy,
+        rows=int(flags[6]),
+        model=models.row(0, named=True) if models.height else {},
+        in_id_order=bool(flags[5]) and path.suffix == ".parquet",
+    )
 
 
 def _read_consents(config: WorkbenchConfig) -> pl.LazyFrame:
@@ -395,8 +446,16 @@ def export_scores(
     as_of: dt.date,
     purpose: str | None = None,
     hash_ids: bool | None = None,
+    batch_rows: int = BATCH_ROWS,
+    on_batch: Callable[[int, int], object] | None = None,
 ) -> ExportResult:
     """Write a new export of ``segment`` scores on ``as_of`` for ``bank`` and ``purpose``.
+
+    The scored table is streamed ``batch_rows`` rows at a time (in entity-id order) into
+    the export's files, with a progress bar on a terminal, so memory stays bounded by the
+    batch and the entity ids; ``on_batch(scored_rows_done, scored_rows_total)`` is called
+    after each batch. Whatever interrupts the export (an exception, ``KeyboardInterrupt``
+    from ``on_batch`` included) removes its temporary folder: no export appears.
 
     Parameters
     ----------
@@ -413,6 +472,10 @@ def export_scores(
         The agreed query purpose (default ``[exports] default_purpose``).
     hash_ids
         Export keyed hashes of the entity ids (default ``[exports] hash_entity_ids``).
+    batch_rows
+        Scored rows read and written at a time.
+    on_batch
+        Called with the scored rows done and their total after each batch.
 
     Returns
     -------
@@ -441,10 +504,13 @@ def export_scores(
     hashing = config.exports.hash_entity_ids if hash_ids is None else hash_ids
     key = _hash_key(config) if hashing else b""
 
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise ConfigError(f"'batch_rows' must be a positive integer; got {batch_rows!r}.")
+
     src = scored_path(config, segment=segment, as_of=as_of)
     scored = _read_scored(src, segment=segment, as_of=as_of)
     classified = classify_entities(
-        scored.select(pl.col("segment").alias("entity_type"), "entity_id"),
+        scored.lazy.select(pl.col("segment").alias("entity_type"), "entity_id").collect(),
         _read_consents(config),
         bank=bank,
         purpose=purpose,
@@ -456,32 +522,46 @@ def export_scores(
     store = DisputeStore.from_config(config)
     open_disputes = store.open_on(as_of).filter(pl.col("entity_type") == segment)
     disputed = open_disputes.get_column("entity_id").unique().implode()
-
-    rows = (
-        scored.join(
-            classified.filter(pl.col("status") == EXPORTED).select("entity_id", "consent_id"),
-            on="entity_id",
-            how="inner",
-        )
+    chosen = (
+        classified.filter(pl.col("status") == EXPORTED)
+        .select("entity_id", "consent_id")
         .with_columns(pl.col("entity_id").is_in(disputed).alias("under_dispute"))
-        .sort("entity_id")
     )
+    del classified
+    feats: pl.DataFrame | None = None
     feature_cols: tuple[str, ...] = ()
     curated_src: Path | None = None
     if "features" in fields:
         feats, curated_src = _credit_features(config, segment=segment, as_of=as_of)
-        rows = rows.join(feats, on="entity_id", how="left", maintain_order="left")
         feature_cols = tuple(c for c in feats.columns if c != "entity_id")
     columns = export_columns(fields, feature_columns=feature_cols)
-    frame = rows.select(columns)
-    _privacy_guard(frame, _households_personal(config) if segment == "household" else None)
-    if hashing:
-        frame = _hash_ids(frame, key)
+    households = _households_personal(config) if segment == "household" else None
+
+    def export_batches() -> Iterator[pl.DataFrame]:
+        done = 0
+        batches = track(
+            scored.batches(batch_rows),
+            description=f"exporting {segment} {as_of} to {bank}",
+            total=max(1, -(-scored.rows // batch_rows)),
+        )
+        for batch in batches:
+            # batches come in entity-id order and joins keep it: the rows are sorted by id
+            rows = batch.join(chosen, on="entity_id", how="inner", maintain_order="left")
+            if feats is not None:
+                rows = rows.join(feats, on="entity_id", how="left", maintain_order="left")
+            frame = rows.select(columns)
+            _privacy_guard(frame, households)
+            yield _hash_ids(frame, key) if hashing else frame
+            done += batch.height
+            if on_batch is not None:
+                on_batch(done, scored.rows)
 
     created = dt.datetime.now(dt.UTC)
     export_id = f"{created:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     parent = config.paths.exports / bank / segment / as_of.isoformat()
     final = parent / export_id
+    # folders this export creates; removed again (when empty) if it fails
+    created_dirs = [d for d in (parent, *parent.parents) if not d.exists()]
     parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(parent)
     tmp = parent / f"{TEMP_PREFIX}{export_id}"
@@ -489,7 +569,7 @@ def export_scores(
     try:
         manifest = _write_folder(
             tmp,
-            frame,
+            export_batches(),
             export_id=export_id,
             created=created,
             config=config,
@@ -500,6 +580,7 @@ def export_scores(
             fields=fields,
             hashing=hashing,
             scored=scored,
+            consents=int(chosen["consent_id"].n_unique()),
             excluded=excluded,
             open_disputes=open_disputes.height,
             sources={
@@ -516,12 +597,15 @@ def export_scores(
         os.rename(tmp, final)  # fails on an existing non-empty folder: never replaces an export
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for d in created_dirs:  # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
         raise
     _fsync(parent)
     return ExportResult(
         path=final,
         export_id=export_id,
-        rows_exported=frame.height,
+        rows_exported=int(manifest["rows"]["exported"]),
         excluded=excluded,
         manifest=manifest,
     )
@@ -537,7 +621,7 @@ def _remove_stale_temporaries(parent: Path, *, older_than_hours: float = 24.0) -
 
 def _write_folder(
     tmp: Path,
-    frame: pl.DataFrame,
+    batches: Iterator[pl.DataFrame],
     *,
     export_id: str,
     created: dt.datetime,
@@ -548,18 +632,25 @@ def _write_folder(
     as_of: dt.date,
     fields: tuple[str, ...],
     hashing: bool,
-    scored: pl.DataFrame,
+    scored: _Scored,
+    consents: int,
     excluded: dict[str, int],
     open_disputes: int,
     sources: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write the two data files and the manifest into ``tmp``, flushed to disk."""
+    """Write the two data files (batch by batch) and the manifest into ``tmp``, flushed."""
     bank_cfg = config.bank(bank)
-    frame.write_parquet(tmp / PARQUET_NAME)
+    exported = disputed = 0
+    schema: pl.Schema | None = None
+    with parquet_batches(tmp / PARQUET_NAME) as write, (tmp / CSV_NAME).open("wb") as csv:
+        for frame in batches:
+            exported = write(frame)
+            frame.write_csv(csv, include_header=schema is None, include_bom=schema is None)
+            schema = frame.schema
+            disputed += int(frame["under_dispute"].sum())
     _pause()
-    frame.write_csv(tmp / CSV_NAME, include_bom=True)
-    _pause()
-    model = scored.row(0, named=True) if scored.height else {}
+    assert schema is not None  # there is always a first batch, maybe empty
+    model = scored.model
     manifest: dict[str, Any] = {
         "schema_version": EXPORT_SCHEMA_VERSION,
         "export_id": export_id,
@@ -580,7 +671,7 @@ def _write_folder(
             "run_id": model.get("run_id"),
         },
         "fields": list(fields),
-        "columns": [{"name": c, "type": str(t)} for c, t in frame.schema.items()],
+        "columns": [{"name": c, "type": str(t)} for c, t in schema.items()],
         "entity_id": {
             "kind": _ID_KIND[segment],
             "hashed": hashing,
@@ -591,14 +682,14 @@ def _write_folder(
             ),
         },
         "rows": {
-            "scored": scored.height,
-            "exported": frame.height,
+            "scored": scored.rows,
+            "exported": exported,
             "excluded": excluded,
-            "under_dispute": int(frame["under_dispute"].sum()),
+            "under_dispute": disputed,
         },
         "consents": {
             "column": "consent_id",
-            "distinct": int(frame["consent_id"].n_unique()),
+            "distinct": consents,
             "rule": "granted_date <= as_of < expiry_date and not withdrawn on or before as_of",
         },
         "disputes": {
@@ -617,7 +708,7 @@ def _write_folder(
             name: {
                 "sha256": _sha256(tmp / name),
                 "bytes": (tmp / name).stat().st_size,
-                "rows": frame.height,
+                "rows": exported,
             }
             for name in (PARQUET_NAME, CSV_NAME)
         },

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from scoring.exceptions import InputFileError
 __all__ = [
     "atomic_dir",
     "find_table",
+    "parquet_batches",
     "read_table",
     "scan_table",
     "write_json",
@@ -127,6 +128,64 @@ def write_parquet(df: pl.DataFrame | pl.LazyFrame, path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+@contextlib.contextmanager
+def parquet_batches(path: str | Path) -> Iterator[Callable[[pl.DataFrame], int]]:
+    """Write a Parquet file batch by batch, atomically: ``write(frame)`` appends one batch.
+
+    The batches go to a hidden temporary name next to ``path``, renamed into place when the
+    block ends normally; on any exception (a ``KeyboardInterrupt`` too) the temporary file is
+    removed and ``path`` is untouched. Every batch must have the first batch's columns and
+    types. ``write`` returns the rows written so far. A block that writes no batch writes no
+    file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with parquet_batches(d / "t.parquet") as write:
+    ...     write(pl.DataFrame({"a": [1, 2]}))
+    ...     write(pl.DataFrame({"a": [3]}))
+    2
+    3
+    >>> pl.read_parquet(d / "t.parquet")["a"].to_list(), sorted(p.name for p in d.iterdir())
+    ([1, 2, 3], ['t.parquet'])
+    """
+    import pyarrow.parquet as pq
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(target)
+    writer: Any = None
+    schema: Any = None
+    rows = 0
+
+    def write(frame: pl.DataFrame) -> int:
+        nonlocal writer, schema, rows
+        table = frame.to_arrow()
+        if writer is None:
+            schema = table.schema
+            writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+        elif not table.schema.equals(schema):
+            raise InputFileError(
+                f"'{target}' batches must all have the columns and types {schema}; "
+                f"got {table.schema}."
+            )
+        writer.write_table(table)
+        rows += frame.height
+        return rows
+
+    try:
+        yield write
+        if writer is not None:
+            writer.close()
+            writer = None
+            os.replace(tmp, target)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
 
 
 def write_text(text: str, path: str | Path) -> Path:

@@ -91,6 +91,7 @@ __all__ = [
     "mlflow_quiet",
     "model_input",
     "pending_runs",
+    "spark_udf",
     "stage_training",
     "tracking_uri",
     "train_and_log",
@@ -569,6 +570,20 @@ def log_staged(config: WorkbenchConfig, folder: Path) -> LoggedRun:
         ) from exc
     shutil.rmtree(folder, ignore_errors=True)
     return logged
+
+
+def spark_udf(spark: Any, model_uri: str, *, result_type: str) -> Any:
+    """MLflow's Spark UDF of a registered model, run in this Python environment.
+
+    ``env_manager="local"``: executors use the interpreter and packages they have (on a
+    cluster: this package and its pinned versions); nothing is rebuilt per job. Used by
+    :mod:`scoring.spark`; this module and :mod:`scoring.lifecycle` stay the only importers
+    of mlflow.
+    """
+    with mlflow_quiet():
+        return mlflow.pyfunc.spark_udf(
+            spark, model_uri, env_manager="local", result_type=result_type
+        )
 
 
 def train_and_log(

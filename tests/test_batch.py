@@ -11,8 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import joblib
 import mlflow
@@ -20,12 +21,20 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from scoring.batch import score_snapshot
+from scoring.batch import score_frame, score_snapshot, snapshot_batches
 from scoring.cli import cli
 from scoring.config import WorkbenchConfig, load_config
 from scoring.exceptions import ConfigError, DataError
-from scoring.exports import SCORED_SCHEMA, scored_path
-from scoring.lifecycle import promote, register_run
+from scoring.exports import (
+    CSV_NAME,
+    PARQUET_NAME,
+    SCORED_SCHEMA,
+    TEMP_PREFIX,
+    export_scores,
+    scored_path,
+    verify_export,
+)
+from scoring.lifecycle import load_by_alias, promote, register_run
 from scoring.marts import load_mart
 from scoring.synth import generate_province
 from scoring.tracking import connect, mlflow_quiet, model_input, train_and_log
@@ -172,7 +181,238 @@ def test_scoring_an_unknown_snapshot_or_engine_is_refused(champion: dict[str, ob
     )
     assert result.exit_code == 2
     assert "'as_of' must be a snapshot date of the sme credit files (2010-12-31" in result.output
-    with pytest.raises(ConfigError, match="issue 9"):
-        score_snapshot(cfg, segment="sme", as_of=AS_OF, engine="spark")
+    with pytest.raises(ConfigError, match="'engine' must be one of polars, spark; got 'dask'"):
+        score_snapshot(cfg, segment="sme", as_of=AS_OF, engine="dask")
+    with pytest.raises(ConfigError, match="'batch_rows' must be a positive integer; got 0"):
+        score_snapshot(cfg, segment="sme", as_of=AS_OF, batch_rows=0)
+    with pytest.raises(ConfigError, match="'master' must come with engine 'spark'"):
+        score_snapshot(cfg, segment="sme", as_of=AS_OF, master="local[2]")
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "score", "--segment", "sme", "--as-of", str(AS_OF),
+              "--batch-rows", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--batch-rows" in result.output
     with pytest.raises(DataError, match="'as_of' must be a snapshot date"):
         score_snapshot(cfg, segment="sme", as_of=dt.date(2009, 12, 31))
+
+
+# -- streaming: batches from Parquet to Parquet ------------------------------------------
+
+
+def snapshot_rows(cfg: WorkbenchConfig) -> pl.DataFrame:
+    return pl.read_parquet(cfg.paths.curated / "sme_credit_files.parquet").filter(
+        pl.col("snapshot_date") == AS_OF
+    )
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_streaming_in_several_batches_gives_the_in_memory_scores_exactly(
+    champion: dict[str, object],
+) -> None:
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    rows = snapshot_rows(cfg)
+    seen: list[tuple[int, int]] = []
+    batch = rows.height // 4 + 1  # four batches, the last one shorter
+    result = score_snapshot(
+        cfg, segment="sme", as_of=AS_OF, batch_rows=batch, on_batch=lambda *a: seen.append(a)
+    )
+    assert [done for done, _ in seen] == [batch, 2 * batch, 3 * batch, rows.height]
+    assert {total for _, total in seen} == {rows.height}
+    streamed = pl.read_parquet(result.path)
+    # the in-memory path: the whole snapshot in one frame, one predict call
+    loaded = load_by_alias(cfg, segment="sme")
+    whole = score_frame(
+        rows,
+        loaded.model,
+        segment="sme",
+        as_of=AS_OF,
+        model_name=loaded.name,
+        model_version=loaded.version,
+        run_id=loaded.run_id,
+    )
+    assert streamed.schema == whole.schema
+    assert streamed.equals(whole)
+    assert result.rows == rows.height
+    assert sum(result.grades.values()) == rows.height
+    assert result.grades == dict(whole.group_by("grade").len().iter_rows())
+
+
+def test_an_interrupted_scoring_leaves_no_scored_table_and_no_temporary_file(
+    champion: dict[str, object],
+) -> None:
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    target = scored_path(cfg, segment="sme", as_of=AS_OF)
+    target.unlink(missing_ok=True)
+    before = files_under(cfg.paths.scored)
+    calls: list[int] = []
+
+    def stop_at_second_batch(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_snapshot(
+            cfg, segment="sme", as_of=AS_OF, batch_rows=300, on_batch=stop_at_second_batch
+        )
+    assert calls == [300, 600]
+    assert not target.exists()
+    assert files_under(cfg.paths.scored) == before
+
+
+def test_an_unsorted_credit_file_fails_partway_and_leaves_nothing(
+    champion: dict[str, object], tmp_path: Path
+) -> None:
+    """A real bad input found half-way through the stream: two entities out of order."""
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    moved = cfg.with_root(tmp_path)
+    moved.paths.mlruns.mkdir(parents=True)
+    shutil.copy(cfg.paths.mlruns / "mlflow.db", moved.paths.mlruns / "mlflow.db")  # same models
+    moved.paths.curated.mkdir(parents=True)
+    whole = pl.read_parquet(cfg.paths.curated / "sme_credit_files.parquet")
+    first = whole.with_row_index("i").filter(pl.col("snapshot_date") == AS_OF)["i"][0]
+    at = int(first) + 900  # in the fourth batch of 300
+    order = list(range(whole.height))
+    order[at], order[at + 1] = order[at + 1], order[at]
+    whole[order].write_parquet(moved.paths.curated / "sme_credit_files.parquet")
+    seen: list[int] = []
+    with pytest.raises(DataError, match="must be sorted by snapshot_date and entity_id") as err:
+        score_snapshot(
+            moved, segment="sme", as_of=AS_OF, batch_rows=300, on_batch=lambda d, t: seen.append(d)
+        )
+    assert whole["entity_id"][at + 1] in str(err.value)
+    # batches were written before the bad one was read (the reader runs at most one ahead)
+    assert seen in ([300, 600], [300, 600, 900])
+    assert files_under(moved.paths.scored) == set()
+
+
+# -- streaming exports -------------------------------------------------------------------
+
+
+def _without_ids(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in manifest.items() if k not in ("export_id", "created_at", "files")}
+    out["csv"] = manifest["files"][CSV_NAME]
+    out["parquet_rows"] = manifest["files"][PARQUET_NAME]["rows"]
+    return out
+
+
+@pytest.mark.parametrize("bank", ["ICBCGD", "GDRCU"])  # permission levels 2 and 3 (features)
+def test_an_export_in_several_batches_equals_the_one_batch_export(
+    champion: dict[str, object], bank: str
+) -> None:
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    scored = score_snapshot(cfg, segment="sme", as_of=AS_OF)
+    seen: list[tuple[int, int]] = []
+    small = export_scores(
+        cfg,
+        bank=bank,
+        segment="sme",
+        as_of=AS_OF,
+        batch_rows=500,
+        on_batch=lambda *a: seen.append(a),
+    )
+    whole = export_scores(cfg, bank=bank, segment="sme", as_of=AS_OF, batch_rows=10**9)
+    n = scored.rows
+    assert seen == [(min(k, n), n) for k in range(500, n + 500, 500)]
+    assert len(seen) >= 4
+    assert 0 < small.rows_exported < n
+    a = pl.read_parquet(small.path / PARQUET_NAME)
+    b = pl.read_parquet(whole.path / PARQUET_NAME)
+    assert a.equals(b)
+    assert a.height == small.rows_exported
+    assert a.get_column("entity_id").is_sorted()
+    assert (small.path / CSV_NAME).read_bytes() == (whole.path / CSV_NAME).read_bytes()
+    assert _without_ids(small.manifest) == _without_ids(whole.manifest)
+    assert verify_export(small.path, config=cfg).ok
+    # and the one batch is the scored table filtered by consent, nothing else
+    expected = pl.read_parquet(scored.path).filter(
+        pl.col("entity_id").is_in(a["entity_id"].implode())
+    )
+    assert a.select(expected.columns[:3]).equals(expected.select(expected.columns[:3]))
+    assert a.select("score", "grade", "pd").equals(expected.select("score", "grade", "pd"))
+
+
+def test_a_scored_table_out_of_id_order_exports_the_same_rows(
+    champion: dict[str, object],
+) -> None:
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    path = score_snapshot(cfg, segment="sme", as_of=AS_OF).path
+    ordered = export_scores(cfg, bank="ICBCGD", segment="sme", as_of=AS_OF, batch_rows=400)
+    scored = pl.read_parquet(path)
+    try:
+        scored.sample(fraction=1.0, shuffle=True, seed=3).write_parquet(path)
+        shuffled = export_scores(cfg, bank="ICBCGD", segment="sme", as_of=AS_OF, batch_rows=400)
+    finally:
+        scored.write_parquet(path)
+    assert (shuffled.path / CSV_NAME).read_bytes() == (ordered.path / CSV_NAME).read_bytes()
+    assert pl.read_parquet(shuffled.path / PARQUET_NAME).equals(
+        pl.read_parquet(ordered.path / PARQUET_NAME)
+    )
+
+
+def test_the_export_command_takes_a_batch_size(champion: dict[str, object]) -> None:
+    config, cfg = champion["config"], champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    score_snapshot(cfg, segment="sme", as_of=AS_OF)
+    args = ["--config", str(config), "export", "--bank", "ICBCGD", "--segment", "sme"]
+    result = CliRunner().invoke(cli, [*args, "--as-of", str(AS_OF), "--batch-rows", "250"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.output.split(" to ")[1].split()[0])
+    assert verify_export(folder, config=cfg).ok
+    result = CliRunner().invoke(cli, [*args, "--as-of", str(AS_OF), "--batch-rows", "0"])
+    assert result.exit_code == 2
+    assert "--batch-rows" in result.output
+
+
+def test_an_interrupted_export_leaves_no_export_and_no_temporary_folder(
+    champion: dict[str, object],
+) -> None:
+    cfg = champion["cfg"]
+    assert isinstance(cfg, WorkbenchConfig)
+    score_snapshot(cfg, segment="sme", as_of=AS_OF)
+    parent = cfg.paths.exports / "ICBCGD" / "sme" / AS_OF.isoformat()
+    before = files_under(parent)
+    calls: list[int] = []
+
+    def stop_at_third_batch(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        export_scores(
+            cfg,
+            bank="ICBCGD",
+            segment="sme",
+            as_of=AS_OF,
+            batch_rows=300,
+            on_batch=stop_at_third_batch,
+        )
+    assert calls == [300, 600, 900]
+    assert files_under(parent) == before
+    assert [p.name for p in parent.glob(f"{TEMP_PREFIX}*")] == []
+
+
+def test_snapshot_batches_read_only_the_snapshot_in_even_batches(tmp_path: Path) -> None:
+    f = tmp_path / "credit.parquet"
+    days = [dt.date(2012, 12, 31)] * 5 + [AS_OF] * 7
+    ids = [f"E{i:02d}" for i in range(5)] + [f"E{i:02d}" for i in range(7)]
+    pl.DataFrame({"entity_id": ids, "snapshot_date": days, "x": range(12)}).write_parquet(
+        f, row_group_size=3
+    )
+    got = list(snapshot_batches(f, as_of=AS_OF, columns=["entity_id", "x"], batch_rows=3))
+    assert [b["x"].to_list() for b in got] == [[5, 6, 7], [8, 9, 10], [11]]
+    assert got[0].columns == ["entity_id", "x"]
+    swapped = [*ids[:8], ids[9], ids[8], *ids[10:]]
+    pl.DataFrame({"entity_id": swapped, "snapshot_date": days, "x": range(12)}).write_parquet(f)
+    with pytest.raises(DataError, match="got entity_id 'E03' after 'E04'"):
+        list(snapshot_batches(f, as_of=AS_OF, columns=["x"], batch_rows=3))
