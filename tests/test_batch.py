@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import joblib
@@ -36,38 +37,11 @@ from scoring.exports import (
 )
 from scoring.lifecycle import load_by_alias, promote, register_run
 from scoring.marts import load_mart
-from scoring.synth import generate_province
-from scoring.tracking import connect, mlflow_quiet, model_input, train_and_log
+from scoring.tracking import mlflow_quiet, model_input, train_and_log
 from scoring.training import CreditModel
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2013, 12, 31)
-
-
-def build_province(root: Path) -> Path:
-    """Generate, validate, rate and collect a province at scale 0.1 under ``root``."""
-    (root / "configs").mkdir(parents=True)
-    config = root / "configs" / "workbench.toml"
-    shutil.copy(PROJECT_ROOT / "configs" / "workbench.toml", config)
-    cfg = load_config(config)
-    generate_province(
-        cfg, out=cfg.paths.raw, truth=cfg.paths.truth, scale=0.1, seed=11, faults=True
-    )
-    for args in (["validate", "--quarantine"], ["rate", "tax"], ["collect"]):
-        result = CliRunner().invoke(cli, ["--config", str(config), *args])
-        assert result.exit_code == 0, result.output
-    return config
-
-
-def empty_store(cfg: WorkbenchConfig, cache: Path) -> None:
-    """An empty, migrated MLflow store at paths.mlruns (a copy of one made once)."""
-    template = cache / "mlflow-empty.db"
-    if not template.exists():
-        scratch = cache / "mlflow-template"
-        connect(load_config(cfg.source).with_root(scratch))
-        shutil.copy(scratch / "mlruns" / "mlflow.db", template)
-    cfg.paths.mlruns.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template, cfg.paths.mlruns / "mlflow.db")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,11 +53,13 @@ def local_store_only() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def champion(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def champion(
+    tmp_path_factory: pytest.TempPathFactory, store_kit: SimpleNamespace
+) -> dict[str, object]:
     """A province whose SME champion is version 2 (gbm), the scorecard run kept aside."""
-    config = build_province(tmp_path_factory.mktemp("province"))
+    config = store_kit.build_province(tmp_path_factory.mktemp("province"))
     cfg = load_config(config)
-    empty_store(cfg, tmp_path_factory.getbasetemp())
+    store_kit.empty_store(cfg, tmp_path_factory.getbasetemp())
     card = train_and_log(cfg, segment="sme", model_type="scorecard")
     register_run(cfg, card)
     register_run(cfg, train_and_log(cfg, segment="sme", model_type="gbm"))
