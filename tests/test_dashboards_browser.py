@@ -238,8 +238,19 @@ def test_region_and_year_filters_update_charts_and_kpis(chromium: Any, site: Sit
     assert "全省 Guangdong" in kpis.first.inner_text()
     before = trend.locator(".js-plotly-plot").inner_html()
     page.locator(".gd-filter-region select").select_option(index=1)  # 广州 Guangzhou
+    # the chart is redrawn once the new figure arrives: wait for the plot itself, with the
+    # region's line and the province's in its legend
     page.wait_for_function(
-        "() => document.querySelectorAll('.gd-chart')[2].innerText.includes('广州')",
+        """() => {
+            const chart = document.querySelectorAll('.gd-chart')[2];
+            const plot = chart?.querySelector('.js-plotly-plot');
+            return !!plot && plot.querySelectorAll('.legendtext').length === 2
+                && plot.textContent.includes('广州');
+        }""",
+        timeout=20_000,
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.gd-kpi')?.innerText.includes('广州 Guangzhou')",
         timeout=20_000,
     )
     assert "广州 Guangzhou" in kpis.first.inner_text()
@@ -249,6 +260,11 @@ def test_region_and_year_filters_update_charts_and_kpis(chromium: Any, site: Sit
     page.locator(".gd-filter-year button", has_text="2012").click()
     page.wait_for_function(
         "() => document.querySelectorAll('.gd-chart')[0].innerText.includes('2012年')",
+        timeout=20_000,
+    )
+    # the KPI cards follow the year too (each card is its own output: wait for it as well)
+    page.wait_for_function(
+        "() => document.querySelector('.gd-kpi')?.innerText.includes('2012年')",
         timeout=20_000,
     )
     assert "2012年" in kpis.first.inner_text()
@@ -392,7 +408,7 @@ def test_server_stops_on_sigterm_without_leftover_kernels(
             page.goto(f"{server.url}voila/render/index.ipynb")
             page.wait_for_selector(".gd-chart .js-plotly-plot", timeout=60_000)
             kernels = server.kernel_pids()
-            for _ in range(100):  # the viewer's kernel, and the pool refilling behind it
+            for _ in range(600):  # the viewer's kernel, and the pool refilling behind it
                 if len(kernels) >= 2:
                     break
                 page.wait_for_timeout(100)
