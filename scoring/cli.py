@@ -312,7 +312,8 @@ def export_group(
     scoring export verify exports/GDRCU/sme/2013-12-31/<export_id>
 
     Only entities with a consent valid on the as-of date for that bank and purpose are
-    written; the others are counted by reason in manifest.json.
+    written; the others are counted by reason in manifest.json. With
+    $SCORING_EXPORT_SIGN_KEY_<BANK> set, manifest.sig signs the manifest (HMAC-SHA256).
     """
     given = {"--bank": bank, "--segment": segment, "--as-of": as_of}
     if ctx.invoked_subcommand is not None:
@@ -339,28 +340,42 @@ def export_group(
     excluded = ", ".join(f"{k} {v}" for k, v in result.excluded.items())
     click.echo(f"exported {result.rows_exported} rows to {result.path}")
     click.echo(f"excluded: {excluded}")
+    from scoring.exports import SIGNATURE_NAME
+
+    if (result.path / SIGNATURE_NAME).exists():
+        click.echo(f"signed: {SIGNATURE_NAME} (HMAC-SHA256 of manifest.json, the bank's key)")
+    else:
+        key = shared.config.exports.sign_key_name(str(bank))
+        click.echo(f"not signed (set ${key} to sign the manifest)")
 
 
 @export_group.command("verify")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    help="Fail unless manifest.sig is present and valid for the bank's key "
+    "($SCORING_EXPORT_SIGN_KEY_<BANK>).",
+)
 @pass_ctx
 @friendly_errors
-def export_verify(ctx: Context, path: Path) -> None:
+def export_verify(ctx: Context, path: Path, require_signature: bool) -> None:
     """Recompute an export's checksums, row counts and schema against its manifest.
 
+    A signed export (manifest.sig) is checked with the bank's key when it is set.
     Exit code 0 when intact; 1 with every problem listed on a mismatch.
     """
     from scoring.exceptions import VerificationFailed
     from scoring.exports import verify_export
 
     try:
-        report = verify_export(path, config=ctx.config)
+        report = verify_export(path, config=ctx.config, require_signature=require_signature)
     except VerificationFailed as exc:
         _fail(str(exc), code=1)
         return
     click.echo(
         f"ok: {report.export_id}: {report.rows} rows; "
-        f"{', '.join(report.files_checked)} match manifest.json"
+        f"{', '.join(report.files_checked)} match manifest.json; signature {report.signature}"
     )
 
 

@@ -283,6 +283,19 @@ class ExportsConfig:
     default_purpose: str = "credit_approval"
     hash_entity_ids: bool = False
     hash_key_env: str = "SCORING_EXPORT_ID_KEY"
+    sign_key_env: str = "SCORING_EXPORT_SIGN_KEY"
+    """Prefix of the environment variables holding each bank's manifest signing key:
+    ``<sign_key_env>_<BANK CODE>`` (e.g. ``SCORING_EXPORT_SIGN_KEY_ICBCGD``)."""
+
+    def sign_key_name(self, bank: str) -> str:
+        """The environment variable of ``bank``'s signing key.
+
+        Examples
+        --------
+        >>> ExportsConfig().sign_key_name("ICBCGD")
+        'SCORING_EXPORT_SIGN_KEY_ICBCGD'
+        """
+        return f"{self.sign_key_env}_{bank}"
 
     def fields(self, level: int) -> tuple[str, ...]:
         """The field groups of permission ``level`` (1-3).
@@ -705,6 +718,7 @@ def _exports(s: _Section) -> ExportsConfig:
         default_purpose=purpose,
         hash_entity_ids=s.flag("hash_entity_ids", d.hash_entity_ids),
         hash_key_env=s.text("hash_key_env", d.hash_key_env),
+        sign_key_env=s.text("sign_key_env", d.sign_key_env),
     )
 
 

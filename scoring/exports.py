@@ -48,6 +48,13 @@ holding the same key computes the same digests for its customers' ids.
 
 :func:`verify_export` recomputes the checksums, row counts and schema from the manifest.
 
+Signature: when the environment variable ``<[exports] sign_key_env>_<BANK>`` (default
+``SCORING_EXPORT_SIGN_KEY_<BANK>``, at least 16 characters) holds a key shared with that bank,
+the folder also holds ``manifest.sig``: the HMAC-SHA256 of the bytes of ``manifest.json`` in
+hex. The manifest lists every file's SHA-256, so a valid signature vouches for the whole
+export; the bank checks it with the same key (``scoring export verify --require-signature``,
+or ``openssl dgst -sha256 -hmac "$KEY" manifest.json``).
+
 Examples
 --------
 >>> from scoring.config import load_config
@@ -106,12 +113,15 @@ __all__ = [
     "MANIFEST_NAME",
     "PARQUET_NAME",
     "SCORED_SCHEMA",
+    "SIGNATURE_NAME",
     "TEMP_PREFIX",
     "ExportResult",
     "VerifyReport",
     "export_columns",
     "export_scores",
+    "manifest_signature",
     "scored_path",
+    "signing_key",
     "verify_export",
 ]
 
@@ -120,6 +130,7 @@ EXPORT_SCHEMA_VERSION = 1
 PARQUET_NAME = "scores.parquet"
 CSV_NAME = "scores.csv"
 MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.sig"
 BATCH_ROWS = 500_000
 """Scored rows exported at a time by default."""
 TEMP_PREFIX = ".tmp-"
@@ -172,6 +183,9 @@ class VerifyReport:
     rows: int | None
     files_checked: tuple[str, ...]
     problems: tuple[str, ...]
+    signature: str = "unsigned"
+    """``valid``, ``unsigned`` (no ``manifest.sig``), ``unchecked`` (signed, but no key was
+    at hand) or ``invalid``."""
 
     @property
     def ok(self) -> bool:
@@ -379,6 +393,43 @@ def _hash_ids(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
         )
 
     return frame.with_columns(pl.col("entity_id").map_batches(digest, return_dtype=pl.String))
+
+
+def signing_key(config: WorkbenchConfig, bank: str) -> bytes | None:
+    """The bank's manifest signing key from the environment, or None when it is not set.
+
+    Raises
+    ------
+    ConfigError
+        The variable is set but shorter than 16 characters.
+
+    Examples
+    --------
+    >>> from scoring.config import load_config
+    >>> os.environ.pop("SCORING_EXPORT_SIGN_KEY_NOBANK", None)
+    >>> signing_key(load_config(), "NOBANK") is None
+    True
+    """
+    name = config.exports.sign_key_name(bank)
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) < 16:
+        raise ConfigError(
+            f"'{name}' must be at least 16 characters to sign exports; got {len(value)}."
+        )
+    return value.encode("utf-8")
+
+
+def manifest_signature(manifest: bytes, key: bytes) -> str:
+    """HMAC-SHA256 of the manifest's bytes, hex (what ``manifest.sig`` holds).
+
+    Examples
+    --------
+    >>> manifest_signature(b"{}", b"0123456789abcdef")[:16]
+    'f91e3e9f05cc2df6'
+    """
+    return hmac.new(key, manifest, hashlib.sha256).hexdigest()
 
 
 def _hash_key(config: WorkbenchConfig) -> bytes:
@@ -716,7 +767,13 @@ def _write_folder(
     (tmp / MANIFEST_NAME).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
-    for name in (PARQUET_NAME, CSV_NAME, MANIFEST_NAME):
+    written = [PARQUET_NAME, CSV_NAME, MANIFEST_NAME]
+    key = signing_key(config, bank_cfg.code)
+    if key is not None:
+        signature = manifest_signature((tmp / MANIFEST_NAME).read_bytes(), key)
+        (tmp / SIGNATURE_NAME).write_text(signature + "\n", encoding="ascii")
+        written.append(SIGNATURE_NAME)
+    for name in written:
         _fsync(tmp / name)
     _fsync(tmp)
     _pause()
@@ -730,8 +787,19 @@ def _dtype_name(dtype: pl.DataType) -> str:
     return str(dtype)
 
 
-def verify_export(path: str | Path, *, config: WorkbenchConfig | None = None) -> VerifyReport:
+def verify_export(
+    path: str | Path,
+    *,
+    config: WorkbenchConfig | None = None,
+    key: bytes | None = None,
+    require_signature: bool = False,
+) -> VerifyReport:
     """Check an export folder against its manifest: checksums, row counts and schema.
+
+    Signature: ``manifest.sig`` is checked with ``key``, or with the bank's key from the
+    environment when ``config`` is given (:func:`signing_key`); without a key a signed
+    export is reported ``unchecked``. ``require_signature``: an unsigned export, or one
+    that cannot be checked, is a problem.
 
     Checks that the folder holds exactly the manifest and the files it lists; each file's size
     and SHA-256; that the Parquet file has the columns and types of the manifest, which are the
@@ -782,8 +850,28 @@ def verify_export(path: str | Path, *, config: WorkbenchConfig | None = None) ->
         )
 
     present = {p.name for p in folder.iterdir()}
-    for extra in sorted(present - set(files) - {MANIFEST_NAME}):
+    for extra in sorted(present - set(files) - {MANIFEST_NAME, SIGNATURE_NAME}):
         problems.append(f"unexpected file {extra} (not in the manifest)")
+    bank_code = str(manifest.get("bank", {}).get("code", ""))
+    if key is None and config is not None and bank_code:
+        key = signing_key(config, bank_code)
+    if SIGNATURE_NAME not in present:
+        signature = "unsigned"
+        if require_signature:
+            problems.append(f"{SIGNATURE_NAME} is missing (the export is not signed)")
+    elif key is None:
+        signature = "unchecked"
+        if require_signature:
+            problems.append(f"{SIGNATURE_NAME} cannot be checked: no key for bank {bank_code}")
+    else:
+        given = (folder / SIGNATURE_NAME).read_text(encoding="ascii", errors="replace").strip()
+        expected_sig = manifest_signature((folder / MANIFEST_NAME).read_bytes(), key)
+        signature = "valid" if hmac.compare_digest(given, expected_sig) else "invalid"
+        if signature == "invalid":
+            problems.append(
+                f"{SIGNATURE_NAME} does not match {MANIFEST_NAME} (changed manifest, or "
+                "another key)"
+            )
     for name, meta in files.items():
         p = folder / name
         if not p.is_file():
@@ -874,6 +962,7 @@ def verify_export(path: str | Path, *, config: WorkbenchConfig | None = None) ->
         rows=parquet.height if parquet is not None else None,
         files_checked=tuple(checked),
         problems=tuple(problems),
+        signature=signature,
     )
     if problems:
         listed = "; ".join(problems)

@@ -34,6 +34,7 @@ from scoring.exports import (
     CSV_NAME,
     MANIFEST_NAME,
     PARQUET_NAME,
+    SIGNATURE_NAME,
     TEMP_PREFIX,
     export_scores,
     scored_path,
@@ -330,9 +331,14 @@ def test_cli_export_and_verify_exit_codes(world: SimpleNamespace) -> None:
     assert "exported 3 rows" in run.output
     assert "no_consent 1, expired 1, withdrawn 1, wrong_purpose 0" in run.output
     path = Path(run.output.split(" to ")[1].splitlines()[0])
+    assert "not signed (set $SCORING_EXPORT_SIGN_KEY_GZBANK to sign the manifest)" in run.output
     ok = runner.invoke(cli, [*args, "verify", str(path)])
     assert ok.exit_code == 0
     assert ok.output.startswith("ok: ")
+    assert ok.output.strip().endswith("signature unsigned")
+    required = runner.invoke(cli, [*args, "verify", "--require-signature", str(path)])
+    assert required.exit_code == 1
+    assert "manifest.sig is missing" in required.output
     pq = path / PARQUET_NAME
     pq.write_bytes(pq.read_bytes()[:-10])
     bad = runner.invoke(cli, [*args, "verify", str(path)])
@@ -475,6 +481,49 @@ def test_keyed_hash_of_ids(world: SimpleNamespace, monkeypatch: pytest.MonkeyPat
     assert m["entity_id"]["hashed"] is True
     assert key not in (res.path / MANIFEST_NAME).read_text(encoding="utf-8")
     assert verify_export(res.path).ok
+
+
+def test_signed_manifest(world: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "SCORING_EXPORT_SIGN_KEY_ICBCGD"
+    monkeypatch.setenv(name, "short")
+    with pytest.raises(ConfigError, match=f"'{name}' must be at least 16 characters"):
+        _export(world.cfg, "ICBCGD")
+    key = "icbc-guangdong-shared-key-2013"
+    monkeypatch.setenv(name, key)
+    res = _export(world.cfg, "ICBCGD")
+    sig = (res.path / SIGNATURE_NAME).read_text(encoding="ascii").strip()
+    manifest = res.path / MANIFEST_NAME
+    assert sig == hmac.new(key.encode(), manifest.read_bytes(), hashlib.sha256).hexdigest()
+    # the bank's own check with a standard tool gives the same digest
+    openssl = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", key, str(manifest)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert openssl.stdout.strip().endswith(sig)
+    assert key not in manifest.read_text(encoding="utf-8")
+    assert verify_export(res.path, config=world.cfg).signature == "valid"
+    assert verify_export(res.path, config=world.cfg, require_signature=True).ok
+    # without the key the signature cannot be checked; a bank that requires it refuses
+    monkeypatch.delenv(name)
+    assert verify_export(res.path, config=world.cfg).signature == "unchecked"
+    with pytest.raises(VerificationFailed, match="no key for bank ICBCGD"):
+        verify_export(res.path, config=world.cfg, require_signature=True)
+    # a manifest changed after signing (its checksums kept consistent) is caught
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    m["purpose"] = "guarantee"
+    manifest.write_text(json.dumps(m, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with pytest.raises(VerificationFailed, match="manifest.sig does not match manifest.json"):
+        verify_export(res.path, key=key.encode())
+    with pytest.raises(VerificationFailed, match="manifest.sig does not match"):
+        verify_export(res.path, key=b"another-bank-key-0123456789")
+    # an unsigned export passes unless a signature is required
+    unsigned = _export(world.cfg, "ICBCGD")
+    assert not (unsigned.path / SIGNATURE_NAME).exists()
+    assert verify_export(unsigned.path).signature == "unsigned"
+    with pytest.raises(VerificationFailed, match="manifest.sig is missing"):
+        verify_export(unsigned.path, require_signature=True)
 
 
 def test_csv_has_a_bom_and_reads_back_in_chinese(world: SimpleNamespace) -> None:
