@@ -907,6 +907,93 @@ def evaluate_command(ctx: Context, reps: int, seed: int, unweighted: bool) -> No
     click.echo(f"pilot_effects -> {path}")
 
 
+# -- a scorecard on the user's own table (owndata.py) -----------------------------------------
+
+
+@cli.group("card")
+def card_group() -> None:
+    """A scorecard on your own CSV or Parquet file of loans: fit, then apply."""
+
+
+@card_group.command("fit")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--target", required=True, help="Column of the default flag (0/1, 1 = bad).")
+@click.option("--bad", default=None, help="When the target is not 0/1: its value that means bad.")
+@click.option("--id", "id_column", default=None, help="Column identifying a row (not a feature).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the scorecard and its report (default: <data name>_scorecard/ beside it).",
+)
+@click.option(
+    "--test-share",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.3,
+    show_default=True,
+    help="Share of rows held out to measure the scorecard (stratified).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hold-out.")
+@pass_ctx
+@friendly_errors
+def card_fit(
+    ctx: Context,
+    data: Path,
+    target: str,
+    bad: str | None,
+    id_column: str | None,
+    out: Path | None,
+    test_share: float,
+    seed: int,
+) -> None:
+    """Fit a scorecard (WoE bins, selection, points, reasons) on DATA and write a report.
+
+    Columns that must not be features are set aside with the reason (the id, dates,
+    resident id numbers, credit codes, names and other identifier-like text). The folder
+    holds scorecard.json (reused by `scoring card apply`), scorecard.csv, bins.csv,
+    selection.csv, scores.csv, metrics.json and report.html.
+    """
+    from scoring.owndata import fit_card
+
+    folder = out if out is not None else data.with_name(f"{data.stem}_scorecard")
+    r = fit_card(
+        data,
+        target=target,
+        bad=bad,
+        id_column=id_column,
+        out=folder,
+        test_share=test_share,
+        seed=seed,
+    )
+    click.echo(f"{r.rows} rows, {r.bads} bad ({r.bads / r.rows:.1%})")
+    for name, why in r.set_aside.items():
+        click.echo(f"  not a feature: {name}: {why}")
+    click.echo(
+        f"features: {len(r.features_used)} of {r.features_offered} kept: "
+        + ", ".join(r.features_used)
+    )
+    measured = ", ".join(f"{k} {v:.3f}" for k, v in r.metrics.items())
+    click.echo(f"{measured}")
+    click.echo(f"scorecard and report -> {r.folder} (open report.html)")
+
+
+@card_group.command("apply")
+@click.argument("card", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Scored file: .csv or .parquet."
+)
+@click.option("--id", "id_column", default=None, help="Column identifying a row, copied over.")
+@pass_ctx
+@friendly_errors
+def card_apply(ctx: Context, card: Path, data: Path, out: Path, id_column: str | None) -> None:
+    """Score DATA with a saved scorecard (CARD: the scorecard.json of `scoring card fit`)."""
+    from scoring.owndata import apply_card
+
+    path = apply_card(card, data, out=out, id_column=id_column)
+    click.echo(f"scored -> {path}")
+
+
 # -- analyst reports (reports.py) -----------------------------------------------------------
 
 
