@@ -603,7 +603,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     max_n_prebins : int, default 50
         Fine pre-bins per feature before merging (quantiles for numeric features; levels,
         pooled by bad-rate order beyond this, for categorical ones).
-    min_bin_share : float, default 0.03
+    min_bin_share : float, default 0.02
         Minimum share of all training rows in every regular bin.
     min_bad_count, min_good_count : int, default 5
         Minimum bads and goods in every regular bin, waived (down to one) for a bin that
@@ -698,7 +698,7 @@ class WoEBinner(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self,
         *,
         max_n_prebins: int = 50,
-        min_bin_share: float = 0.03,
+        min_bin_share: float = 0.02,
         min_bad_count: int = 5,
         min_good_count: int = 5,
         max_n_bins: int | None = None,

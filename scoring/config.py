@@ -491,7 +491,7 @@ class ScorecardParams:
     max_vif: float = 5.0
     l2: float = 1.0
     max_n_bins: int = 6
-    min_bin_share: float = 0.03
+    min_bin_share: float = 0.02
     min_bad_count: int = 5
     min_good_count: int = 5
 
