@@ -33,6 +33,7 @@ __all__ = [
     "csi",
     "gini",
     "ks",
+    "ks_curve",
     "lift_table",
     "log_loss",
     "metrics_by_group",
@@ -40,11 +41,15 @@ __all__ = [
     "psi",
     "psi_table",
     "quantile_edges",
+    "roc_curve",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 PSI_EPSILON = 1e-4
 """Default share given to a bin that is empty in one sample, so that ln(a / e) is finite."""
+
+CURVE_POINTS = 200
+"""At most this many points are kept of a ROC or KS curve (for charts and artifacts)."""
 
 LOG_LOSS_EPS = 1e-15
 """PDs are clipped to ``[LOG_LOSS_EPS, 1 - LOG_LOSS_EPS]`` inside :func:`log_loss`."""
@@ -799,3 +804,60 @@ def metrics_by_group(
             "ks": pl.Float64,
         },
     ).sort("group", nulls_last=True)
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def _thin(n: int, points: int) -> npt.NDArray[np.intp]:
+    """Indices of at most ``points`` evenly spread points of ``n`` (first and last kept)."""
+    if n <= points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, points).round().astype(np.intp))
+
+
+def roc_curve(y_true: Any, y_score: Any, *, points: int = CURVE_POINTS) -> pl.DataFrame:
+    """ROC curve (``fpr``, ``tpr``), one point per distinct score, thinned to ``points``.
+
+    Higher ``y_score`` means riskier (a PD).
+
+    Examples
+    --------
+    >>> roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).rows()
+    [(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)]
+    """
+    y, s = _pair(y_true, y_score)
+    order = np.argsort(-s, kind="stable")
+    ys = y[order]
+    tps = np.cumsum(ys)
+    fps = np.cumsum(1 - ys)
+    distinct = np.r_[np.flatnonzero(np.diff(s[order])), ys.size - 1]
+    tpr = np.r_[0.0, tps[distinct] / max(tps[-1], 1)]
+    fpr = np.r_[0.0, fps[distinct] / max(fps[-1], 1)]
+    keep = _thin(tpr.size, points)
+    return pl.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
+
+
+def ks_curve(y_true: Any, score: Any, *, points: int = CURVE_POINTS) -> pl.DataFrame:
+    """Cumulative shares of bads and goods by score (``score``, ``cum_bad``, ``cum_good``).
+
+    Higher ``score`` means safer (points); the KS statistic is the largest gap between
+    the two columns.
+
+    Examples
+    --------
+    >>> ks_curve([1, 0, 1, 0], [500, 520, 540, 560]).rows()
+    [(500.0, 0.5, 0.0), (520.0, 0.5, 0.5), (540.0, 1.0, 0.5), (560.0, 1.0, 1.0)]
+    """
+    y, s = _pair(y_true, score)
+    levels, inverse = np.unique(s, return_inverse=True)
+    bads = np.bincount(inverse, weights=y.astype(np.float64), minlength=levels.size)
+    totals = np.bincount(inverse, minlength=levels.size).astype(np.float64)
+    keep = _thin(levels.size, points)
+    return pl.DataFrame(
+        {
+            "score": levels[keep].astype(np.float64),
+            "cum_bad": (np.cumsum(bads) / max(bads.sum(), 1))[keep],
+            "cum_good": (np.cumsum(totals - bads) / max((totals - bads).sum(), 1))[keep],
+        }
+    )

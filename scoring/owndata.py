@@ -35,7 +35,7 @@ import polars as pl
 
 from scoring.codes import resident_id_valid_expr, uscc_valid_expr
 from scoring.exceptions import DataError, InputFileError
-from scoring.metrics import auc, gini, ks
+from scoring.metrics import auc, gini, ks, ks_curve, roc_curve
 from scoring.scorecard import Scorecard
 from scoring.storage import atomic_dir
 
@@ -339,15 +339,6 @@ def fit_card(
     )
 
 
-def _roc_points(y: npt.NDArray[Any], pd_: npt.NDArray[Any]) -> tuple[list[float], list[float]]:
-    order = np.argsort(-pd_, kind="stable")
-    hits = y[order]
-    tpr = np.concatenate([[0.0], np.cumsum(hits) / max(hits.sum(), 1)])
-    fpr = np.concatenate([[0.0], np.cumsum(1 - hits) / max((1 - hits).sum(), 1)])
-    keep = np.unique(np.linspace(0, tpr.size - 1, min(tpr.size, 400)).astype(int))
-    return fpr[keep].tolist(), tpr[keep].tolist()
-
-
 def _report(card: Scorecard, rows: pl.DataFrame, used: Sequence[str], *, title: str) -> str:
     from scoring import plots
 
@@ -359,10 +350,13 @@ def _report(card: Scorecard, rows: pl.DataFrame, used: Sequence[str], *, title: 
         if part.height == 0 or len(set(y.tolist())) < 2:
             continue
         pd_ = part.get_column("pd").to_numpy()
-        fpr, tpr = _roc_points(y, pd_)
-        curves.append(pl.DataFrame({"split": split, "fpr": fpr, "tpr": tpr, "auc": auc(y, pd_)}))
+        curves.append(
+            roc_curve(y, pd_).select(
+                pl.lit(split).alias("split"), pl.all(), pl.lit(auc(y, pd_)).alias("auc")
+            )
+        )
         if split == "test" or not ks_rows:
-            ks_rows = [_ks_curve(y, part.get_column("score").to_numpy())]
+            ks_rows = [ks_curve(y, part.get_column("score").to_numpy())]
     figures: list[tuple[str, Any]] = []
     if curves:
         figures.append(("ROC 曲线 ROC", plots.roc_chart(pl.concat(curves))))
@@ -379,20 +373,6 @@ def _report(card: Scorecard, rows: pl.DataFrame, used: Sequence[str], *, title: 
     for feature in strongest:
         figures.append((f"分箱 Bins · {feature}", plots.bin_chart(bins, feature=feature)))
     return str(plots.figures_html(figures, title=title))
-
-
-def _ks_curve(y: npt.NDArray[Any], score: npt.NDArray[Any]) -> pl.DataFrame:
-    frame = (
-        pl.DataFrame({"score": score, "bad": y.astype(np.int64)})
-        .group_by("score")
-        .agg(pl.col("bad").sum().alias("bads"), (1 - pl.col("bad")).sum().alias("goods"))
-        .sort("score")
-    )
-    return frame.select(
-        "score",
-        (pl.col("bads").cum_sum() / pl.col("bads").sum()).alias("cum_bad"),
-        (pl.col("goods").cum_sum() / pl.col("goods").sum()).alias("cum_good"),
-    )
 
 
 def apply_card(

@@ -63,10 +63,12 @@ from scoring.grades import MasterScale, PointsScaling
 from scoring.metrics import (
     binomial_interval,
     calibration_by_grade,
+    ks_curve,
     metrics_by_group,
     pd_metrics,
     psi,
     psi_table,
+    roc_curve,
 )
 from scoring.scorecard import Scorecard
 from scoring.storage import scan_table
@@ -110,8 +112,6 @@ OUTPUT_COLUMNS: dict[str, pl.DataType] = {
 
 PACKAGES = ("polars", "numpy", "scipy", "scikit-learn", "lightgbm", "pandas", "pyarrow")
 """The packages a credit model needs at inference (pinned in its pip requirements)."""
-
-_N_CURVE_POINTS = 200
 
 
 # --------------------------------------------------------------------------- data
@@ -607,24 +607,6 @@ def read_ceiling(config: WorkbenchConfig, *, segment: str) -> dict[str, Any] | N
     return {"overall": seg.get("auc"), "oot": oot}
 
 
-def _curve_points(n: int) -> npt.NDArray[np.intp]:
-    if n <= _N_CURVE_POINTS:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, _N_CURVE_POINTS).round().astype(np.intp))
-
-
-def _roc(y: npt.NDArray[Any], pd_: npt.NDArray[np.float64]) -> tuple[list[float], list[float]]:
-    order = np.argsort(-pd_, kind="stable")
-    ys = y[order]
-    tps = np.cumsum(ys)
-    fps = np.cumsum(1 - ys)
-    distinct = np.r_[np.flatnonzero(np.diff(pd_[order])), ys.size - 1]
-    tpr = np.r_[0.0, tps[distinct] / max(tps[-1], 1)]
-    fpr = np.r_[0.0, fps[distinct] / max(fps[-1], 1)]
-    keep = _curve_points(tpr.size)
-    return fpr[keep].tolist(), tpr[keep].tolist()
-
-
 def calibration_verdict(
     table: pl.DataFrame, *, confidence: float, min_count: int
 ) -> tuple[float | None, int]:
@@ -708,9 +690,10 @@ def evaluate(
             confidence=config.gate.calibration_confidence,
         ).with_columns(pl.lit(name).alias("split"))
         cal_parts.append(cal)
-        fpr, tpr = _roc(y, pd_)
         roc_rows.append(
-            pl.DataFrame({"split": name, "fpr": fpr, "tpr": tpr, "auc": float(m["auc"])})
+            roc_curve(y, pd_).select(
+                pl.lit(name).alias("split"), pl.all(), pl.lit(float(m["auc"])).alias("auc")
+            )
         )
         score_parts.append(
             pl.DataFrame(
@@ -741,17 +724,7 @@ def evaluate(
             metrics["oot_auc_share_of_ceiling"] = metrics["oot_auc"] / metrics["oot_auc_ceiling"]
     # KS curve of the out-of-time split, by score (higher score = safer)
     y_oot, _, s_oot = scored["oot"]
-    levels, inverse = np.unique(s_oot, return_inverse=True)
-    bads = np.bincount(inverse, weights=y_oot.astype(np.float64), minlength=levels.size)
-    totals = np.bincount(inverse, minlength=levels.size).astype(np.float64)
-    keep = _curve_points(levels.size)
-    ks_curve = pl.DataFrame(
-        {
-            "score": levels[keep].astype(np.float64),
-            "cum_bad": (np.cumsum(bads) / max(bads.sum(), 1))[keep],
-            "cum_good": (np.cumsum(totals - bads) / max((totals - bads).sum(), 1))[keep],
-        }
-    )
+    ks_oot = ks_curve(y_oot, s_oot)
     by_region = pl.concat(region_parts).rename({"group": "region_code"})
     return Evaluation(
         metrics=metrics,
@@ -760,7 +733,7 @@ def evaluate(
         calibration=calibration.select("split", pl.exclude("split")),
         psi_table=psi_t,
         roc=pl.concat(roc_rows),
-        ks_curve=ks_curve,
+        ks_curve=ks_oot,
         scores=pl.concat(score_parts),
         violations=violations,
         ceiling=ceiling,
