@@ -17,11 +17,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -54,12 +55,42 @@ __all__ = [
     "TaxDeduction",
     "WorkbenchConfig",
     "default_config_path",
+    "environment",
     "load_config",
 ]
 
 T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str], *, keep_set: bool = False) -> Iterator[None]:
+    """Set environment variables for the block, then restore what was there.
+
+    ``keep_set``: a variable already set keeps its value (defaults only).
+
+    Examples
+    --------
+    >>> os.environ.pop("SCORING_EXAMPLE", None)
+    >>> with environment({"SCORING_EXAMPLE": "1"}):
+    ...     os.environ["SCORING_EXAMPLE"]
+    '1'
+    >>> "SCORING_EXAMPLE" in os.environ
+    False
+    """
+    names = [k for k in values if not (keep_set and k in os.environ)]
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        for k in names:
+            os.environ[k] = values[k]
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def default_config_path() -> Path:

@@ -17,15 +17,14 @@ module does not.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scoring.config import PROJECT_ROOT, WorkbenchConfig
+from scoring.config import PROJECT_ROOT, WorkbenchConfig, environment
 from scoring.exceptions import InputFileError, MissingExtraError, WorkbenchError
 
 __all__ = [
@@ -130,21 +129,6 @@ def read_notebook(path: Path) -> Any:
     return nb
 
 
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the kernels started inside, then restore them."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def execute_notebook(
     path: Path, config: WorkbenchConfig, *, timeout: float = 900.0, kernel_name: str = "python3"
 ) -> Any:
@@ -173,7 +157,7 @@ def execute_notebook(
         "PLOTLY_RENDERER": "plotly_mimetype",
         "MPLBACKEND": "Agg",
     }
-    with _environment(**env):
+    with environment(env):
         try:
             client.execute()
         except (nbclient.exceptions.CellExecutionError, nbclient.exceptions.CellTimeoutError):

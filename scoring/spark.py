@@ -47,6 +47,7 @@ from typing import Any
 
 import polars as pl
 
+from scoring.config import environment
 from scoring.exceptions import ConfigError, DataError, MissingExtraError
 from scoring.exports import SCORED_SCHEMA
 from scoring.features import features_for
@@ -151,7 +152,7 @@ def spark_session(*, master: str | None = None, batch_rows: int = 10_000) -> Ite
     url = spark_master(master)
     # PySpark reads the workers' interpreter from the environment when the context starts
     python = {"PYSPARK_PYTHON": sys.executable} if url.startswith("local") else {}
-    with _env_default(python):
+    with environment(python, keep_set=True):
         spark = (
             SparkSession.builder.master(url)
             .appName("gd-credit-workbench scoring")
@@ -166,19 +167,6 @@ def spark_session(*, master: str | None = None, batch_rows: int = 10_000) -> Ite
         yield spark
     finally:
         spark.stop()
-
-
-@contextlib.contextmanager
-def _env_default(values: dict[str, str]) -> Iterator[None]:
-    """Environment variables set where unset, for the block only."""
-    added = [k for k in values if k not in os.environ]
-    try:
-        for k in added:
-            os.environ[k] = values[k]
-        yield
-    finally:
-        for k in added:
-            os.environ.pop(k, None)
 
 
 def score_on_spark(

@@ -52,7 +52,7 @@ import joblib  # type: ignore[import-untyped]
 import pandas as pd  # type: ignore[import-untyped]
 import polars as pl
 
-from scoring.config import WorkbenchConfig
+from scoring.config import WorkbenchConfig, environment
 from scoring.exceptions import ConfigError, InputFileError, TrackingError
 from scoring.training import (
     OUTPUT_COLUMNS,
@@ -176,7 +176,8 @@ def mlflow_quiet() -> Iterator[None]:
     try:
         for name, level in loggers.items():
             logging.getLogger(name).setLevel(level)
-        with _env(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false"), warnings.catch_warnings():
+        no_bars = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+        with environment(no_bars), warnings.catch_warnings():
             # SQLAlchemy 2.1 deprecates a loader option MLflow's SQL stores still use (at
             # their first import); nothing to fix on our side.
             warnings.filterwarnings(
@@ -449,20 +450,6 @@ def pending_runs(config: WorkbenchConfig) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextlib.contextmanager
 def _env_kept(*names: str) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in names}
     try:
@@ -497,7 +484,7 @@ def _log(folder: Path, target: TrackingTarget) -> LoggedRun:
         # uv.lock of the project would describe the whole development environment, not
         # what the model needs: the pip requirements below are the contract.
         with (
-            _env(MLFLOW_LOG_UV_FILES="false"),
+            environment({"MLFLOW_LOG_UV_FILES": "false"}),
             mlflow.start_run(
                 experiment_id=exp_id, run_name=run_info["run_name"], tags=run_info["tags"]
             ) as run,
