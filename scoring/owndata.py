@@ -37,7 +37,7 @@ from scoring.codes import resident_id_valid_expr, uscc_valid_expr
 from scoring.exceptions import DataError, InputFileError
 from scoring.metrics import auc, gini, ks, ks_curve, roc_curve
 from scoring.scorecard import Scorecard
-from scoring.storage import atomic_dir
+from scoring.storage import atomic_dir, write_parquet, write_text
 
 __all__ = [
     "CardFit",
@@ -127,11 +127,9 @@ def _target(frame: pl.DataFrame, column: str, *, bad: str | None, path: Path) ->
 def _why_not_a_feature(series: pl.Series) -> str | None:
     """The reason a column must not be a feature, or None."""
     dtype = series.dtype
-    if dtype in (pl.Date, pl.Datetime, pl.Time, pl.Duration) or isinstance(
-        dtype, pl.Datetime | pl.Duration
-    ):
+    if dtype.is_temporal():
         return "a date or time: derive a duration or an age from it first"
-    if dtype not in (pl.String, pl.Categorical) and not isinstance(dtype, pl.Categorical):
+    if not (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)):
         return None
     text = series.cast(pl.String).drop_nulls()
     if text.is_empty():
@@ -411,14 +409,6 @@ def apply_card(
         if _why_not_a_feature(ids) != "resident id numbers (personal data)":
             rows = rows.with_columns(ids.cast(pl.String).alias(id_column))
     scored = rows.hstack(_scores(card, frame))
-    tmp = target.with_name(f".{target.name}.tmp")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if target.suffix == ".csv":
-            scored.write_csv(tmp)
-        else:
-            scored.write_parquet(tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    if target.suffix == ".csv":
+        return write_text(scored.write_csv(), target)
+    return write_parquet(scored, target)

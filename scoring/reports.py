@@ -17,7 +17,6 @@ module does not.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 from scoring.config import PROJECT_ROOT, WorkbenchConfig, environment
 from scoring.exceptions import InputFileError, MissingExtraError, WorkbenchError
+from scoring.storage import write_text
 
 __all__ = [
     "NOTEBOOKS_DIR",
@@ -241,12 +241,7 @@ def build_reports(
         nb = execute_notebook(path, config, timeout=timeout)
         page, figures = notebook_html(nb, title=path.stem)
         report = target / f"{path.stem}.html"
-        tmp = report.with_name(f".{report.name}.tmp")
-        try:
-            tmp.write_text(page, encoding="utf-8")
-            os.replace(tmp, report)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_text(page, report)
         results.append(
             ReportResult(
                 notebook=path,
